@@ -1,0 +1,30 @@
+//! The one error body of the API.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error response (4xx and 5xx).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Error {
+    /// The HTTP status code, repeated.
+    #[schema(example = 404, format = Int32)]
+    pub status: u16,
+    /// A stable, machine-readable code, e.g. `contact_not_found`.
+    #[schema(example = "contact_not_found")]
+    pub code: String,
+    /// A human-readable explanation.
+    #[schema(example = "No contact with ID 42 exists.")]
+    pub message: String,
+}
+
+impl Error {
+    /// Builds an error body.
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}

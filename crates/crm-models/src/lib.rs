@@ -1,0 +1,16 @@
+//! Wire types of the CRM contacts API.
+//!
+//! These types are the single source of the API's schemas: the server derives the OpenAPI
+//! document from them (through `utoipa`), and the generated client reuses the enums. Property
+//! names follow ONLYOFFICE's CRM API exactly (PascalCase, `ID` beside `Id`), so the JSON on the
+//! wire is interchangeable with ONLYOFFICE Workspace's.
+//!
+//! This crate depends on serde and utoipa only: no web framework, no database.
+
+mod contact;
+mod enums;
+mod error;
+
+pub use contact::{Address, Contact, ContactInfo, Currency, CustomField, Employee, ListItem};
+pub use enums::{FieldType, InfoType, ShareType, UnknownVariant};
+pub use error::Error;

@@ -1,0 +1,166 @@
+//! API keys and the `Caller` extractor.
+//!
+//! A key is shown once, when it is created, and stored only as its SHA-256 hash beside a short
+//! clear-text prefix that finds the candidate rows; the hashes are compared in constant time.
+//! Requests send the key itself in `Authorization` (`Authorization: <key>`), or as
+//! `Authorization: Bearer <key>`.
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use futures::future::LocalBoxFuture;
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::{db::entities::user, error::ApiError, startup::AppState};
+
+/// How many leading characters of a key are stored in clear to find it.
+pub const PREFIX_LEN: usize = 8;
+
+/// A new random API key, in the seed's format (`864FE52C-1C1C-469F-9308-51DAFEFE7436`).
+pub fn generate_key() -> String {
+    Uuid::new_v4().to_string().to_uppercase()
+}
+
+/// The stored form of a key: the hex SHA-256 of its bytes.
+pub fn hash_key(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The clear-text prefix stored beside the hash.
+pub fn key_prefix(key: &str) -> String {
+    key.chars().take(PREFIX_LEN).collect()
+}
+
+/// The key in an `Authorization` value: the value itself, or what follows `Bearer `.
+fn key_from_header(value: &str) -> &str {
+    let value = value.trim();
+    match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => value,
+    }
+}
+
+/// A key row joined with its user.
+#[derive(Debug, FromQueryResult)]
+struct KeyOwner {
+    key_hash: String,
+    id: Uuid,
+    display_name: String,
+    title: String,
+    avatar_small: String,
+    profile_url: String,
+    is_admin: bool,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The user a key belongs to, if the key is known and not revoked.
+pub async fn user_for_key(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<user::Model>, ApiError> {
+    let backend = db.get_database_backend();
+    let statement = Statement::from_sql_and_values(
+        backend,
+        "SELECT k.key_hash, u.id, u.display_name, u.title, u.avatar_small, u.profile_url, \
+         u.is_admin, u.created_at \
+         FROM api_keys k JOIN users u ON u.id = k.user_id \
+         WHERE k.prefix = $1 AND k.revoked_at IS NULL",
+        [key_prefix(key).into()],
+    );
+    let candidates = KeyOwner::find_by_statement(statement).all(db).await?;
+    let presented = hash_key(key);
+    // Compare against every candidate so the time taken does not depend on which one matched.
+    let mut found = None;
+    for candidate in candidates {
+        if bool::from(candidate.key_hash.as_bytes().ct_eq(presented.as_bytes())) {
+            found = Some(user::Model {
+                id: candidate.id,
+                display_name: candidate.display_name,
+                title: candidate.title,
+                avatar_small: candidate.avatar_small,
+                profile_url: candidate.profile_url,
+                is_admin: candidate.is_admin,
+                created_at: candidate.created_at,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The authenticated user making the request. Extracting it fails with 401 when the request has
+/// no `Authorization` header, several, or a key that is unknown or revoked.
+#[derive(Debug, Clone)]
+pub struct Caller(pub user::Model);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let mut values = req.headers().get_all(header::AUTHORIZATION);
+        let header = match (values.next(), values.next()) {
+            (None, _) => Err(ApiError::Unauthorized(
+                "an API key is required: send it in the Authorization header",
+            )),
+            (Some(_), Some(_)) => Err(ApiError::Unauthorized(
+                "send exactly one Authorization header",
+            )),
+            (Some(value), None) => value
+                .to_str()
+                .map(|value| key_from_header(value).to_owned())
+                .map_err(|_| ApiError::Unauthorized("the API key is not valid")),
+        };
+        Box::pin(async move {
+            let key = header?;
+            let state = state.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("application state is not registered"))
+            })?;
+            if key.is_empty() {
+                return Err(ApiError::Unauthorized(
+                    "an API key is required: send it in the Authorization header",
+                ));
+            }
+            user_for_key(&state.db, &key)
+                .await?
+                .map(Caller)
+                .ok_or(ApiError::Unauthorized(
+                    "the API key is unknown or has been revoked",
+                ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_look_like_the_seed_example() {
+        let key = generate_key();
+        assert_eq!(key.len(), 36);
+        assert_eq!(key, key.to_uppercase());
+        assert_ne!(generate_key(), key);
+    }
+
+    #[test]
+    fn bearer_prefix_is_optional() {
+        assert_eq!(key_from_header("ABC-1"), "ABC-1");
+        assert_eq!(key_from_header("Bearer ABC-1"), "ABC-1");
+        assert_eq!(key_from_header("bearer   ABC-1 "), "ABC-1");
+        assert_eq!(key_from_header("Bearer"), "Bearer");
+    }
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(key_prefix("864FE52C-1C1C"), "864FE52C");
+    }
+}

@@ -1,0 +1,239 @@
+//! The command line: `serve` (the default), `users add`, `keys create|list|revoke`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::{
+    db::{self, DbConfig},
+    startup::{Application, Config, redact},
+    users,
+};
+
+/// The CRM contacts service (ONLYOFFICE-compatible contacts API) and its administration.
+#[derive(Debug, Parser)]
+#[command(name = "crm-server", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Manage portal users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+struct DbArgs {
+    /// Database URL: `sqlite:PATH` (created when missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+impl DbArgs {
+    fn config(&self) -> DbConfig {
+        DbConfig::new(self.database_url.clone())
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user and print its ID alone on stdout.
+    Add {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Job title.
+        #[arg(long, default_value = "")]
+        title: String,
+        /// Make the user a portal administrator (may delete any contact).
+        #[arg(long)]
+        admin: bool,
+        /// URL of the user's profile page.
+        #[arg(long, default_value = "")]
+        profile_url: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create an API key for a user and print the key alone on stdout (shown only now).
+    Create {
+        /// The user's ID.
+        #[arg(long)]
+        user: Uuid,
+        /// A label to recognise the key by.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the API keys (never the keys themselves).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke an API key by its ID (see `keys list`).
+    Revoke {
+        /// The key's ID.
+        key_id: i32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Parses the command line, runs the command, and reports an error as one line on stderr.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn open(db: &DbArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    db::connect_and_migrate(&db.config())
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Users(UsersCommand::Add {
+            name,
+            title,
+            admin,
+            profile_url,
+            db,
+        })) => {
+            let db = open(&db).await?;
+            let new = users::NewUser {
+                name,
+                title,
+                admin,
+                profile_url,
+            };
+            let user = users::add_user(&db, new).await?;
+            println!("{}", user.id);
+            Ok(())
+        }
+        Some(Command::Keys(KeysCommand::Create { user, label, db })) => {
+            let db = open(&db).await?;
+            let (_, key) = users::create_key(&db, user, &label, None).await?;
+            println!("{key}");
+            Ok(())
+        }
+        Some(Command::Keys(KeysCommand::List { db })) => {
+            let db = open(&db).await?;
+            println!(
+                "{:>5}  {:<9} {:<36}  {:<20} {:<20} {:<25} REVOKED",
+                "ID", "PREFIX", "USER", "USER NAME", "LABEL", "CREATED"
+            );
+            for key in users::list_keys(&db).await? {
+                println!(
+                    "{:>5}  {:<9} {:<36}  {:<20} {:<20} {:<25} {}",
+                    key.id,
+                    key.prefix,
+                    key.user_id,
+                    key.user_name,
+                    key.label,
+                    key.created_at.to_rfc3339(),
+                    key.revoked_at
+                        .map(|at| at.to_rfc3339())
+                        .unwrap_or_else(|| "-".to_owned())
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Keys(KeysCommand::Revoke { key_id, db })) => {
+            let db = open(&db).await?;
+            users::revoke_key(&db, key_id).await?;
+            eprintln!("API key {key_id} is revoked.");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = open(&args.db).await?;
+    let given_key = std::env::var("CRM_BOOTSTRAP_API_KEY")
+        .ok()
+        .filter(|key| !key.is_empty());
+    if let Some(first) = users::bootstrap(&db, given_key).await? {
+        if first.key_was_given {
+            tracing::info!(
+                "created the administrator \"{}\" with the key from CRM_BOOTSTRAP_API_KEY",
+                first.user.display_name
+            );
+        } else {
+            println!(
+                "Created the administrator \"{}\". Its API key is {} — it is shown only this \
+                 once. Send it as the Authorization header (`Authorization: {}`), or open Swagger \
+                 UI, click Authorize and paste it.",
+                first.user.display_name, first.key, first.key
+            );
+        }
+    }
+    let config = Config {
+        bind: args.bind,
+        database: args.db.config(),
+        workers: None,
+    };
+    let app = Application::build_with_db(&config, db)?;
+    tracing::info!(
+        "listening on http://{}:{} — Swagger UI at /swagger-ui/, database {}",
+        config
+            .bind
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(host, _)| host),
+        app.port(),
+        redact(&config.database.url)
+    );
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

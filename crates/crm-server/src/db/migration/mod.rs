@@ -1,0 +1,20 @@
+//! Database migrations: append-only, timestamped, each with `up` and `down`. They run at
+//! start-up (`crate::db::connect_and_migrate`).
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_schema;
+mod m20261128_000002_reference_data;
+
+/// Every migration of the schema, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_schema::Migration),
+            Box::new(m20261128_000002_reference_data::Migration),
+        ]
+    }
+}

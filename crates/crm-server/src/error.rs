@@ -1,0 +1,128 @@
+//! `ApiError`: every failure a request can meet, mapped to an HTTP status and the `Error` body.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use sea_orm::DbErr;
+
+/// A failed request. Rendered as `application/json` with the `Error` schema.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; `code` tells what is wrong.
+    #[error("{message}")]
+    BadRequest {
+        /// A stable machine-readable code.
+        code: &'static str,
+        /// What is wrong, naming the offending field or parameter.
+        message: String,
+    },
+    /// 401: no API key, or one that is unknown or revoked.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource.
+    #[error("{message}")]
+    NotFound {
+        /// A stable machine-readable code.
+        code: &'static str,
+        /// What was not found.
+        message: String,
+    },
+    /// 405: the path exists, the method does not.
+    #[error("method {0} is not allowed on this path")]
+    MethodNotAllowed(String),
+    /// 406: the client accepts no representation the API produces.
+    #[error("this endpoint produces application/json only, which the Accept header excludes")]
+    NotAcceptable,
+    /// 413: the body is over the size limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415: the body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 503: the database cannot be reached right now.
+    #[error("the database is unavailable; try again later")]
+    Unavailable(#[source] DbErr),
+    /// 500: a bug or an unexpected database failure. Details are logged, not returned.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 with a code and a message.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 404 with a code and a message.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stable machine-readable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } | Self::NotFound { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::NotAcceptable => "not_acceptable",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Unavailable(_) => "database_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The body of the error response.
+    pub fn body(&self) -> crm_models::Error {
+        crm_models::Error::new(self.status_code().as_u16(), self.code(), self.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed")
+            }
+            Self::Unavailable(error) => tracing::warn!(%error, "database unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unauthorized(_)) {
+            response.insert_header(("WWW-Authenticate", "ApiKey"));
+        }
+        response.json(self.body())
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> Self {
+        match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(error),
+            other => Self::Internal(other.into()),
+        }
+    }
+}

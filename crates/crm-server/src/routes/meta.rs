@@ -1,0 +1,76 @@
+//! Everything around the API: Swagger UI and the OpenAPI document, redirects to them, the
+//! built-in default pictures, and the JSON 404/405 for requests that match no route.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{contacts::pictures, error::ApiError, openapi};
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
+
+/// Registers Swagger UI, the document, the redirects, the pictures and the JSON 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        SwaggerUi::new("/swagger-ui/{_:.*}")
+            .external_url_unchecked(OPENAPI_JSON_PATH, openapi::document_json()),
+    )
+    .route("/", web::get().to(to_swagger_ui))
+    .route("/swagger-ui", web::get().to(to_swagger_ui))
+    .route("/images/{name}", web::get().to(picture))
+    .default_service(web::to(not_found));
+}
+
+async fn to_swagger_ui() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/swagger-ui/"))
+        .finish()
+}
+
+/// A round grey silhouette: a head and shoulders for people, a building for companies.
+fn svg(size: u32, shape: &str) -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 40 40"><rect width="40" height="40" rx="6" fill="#e2e6ea"/>{shape}</svg>"##
+    )
+}
+
+const PERSON: &str = r##"<circle cx="20" cy="15" r="7" fill="#a0aab4"/><path d="M6 36c1-8 7-12 14-12s13 4 14 12z" fill="#a0aab4"/>"##;
+const COMPANY: &str = r##"<path d="M9 34V10h14v24zm14 0V18h8v16z" fill="#a0aab4"/><path d="M12 14h3v3h-3zm5 0h3v3h-3zm-5 6h3v3h-3zm5 0h3v3h-3zm-5 6h3v3h-3zm5 0h3v3h-3z" fill="#e2e6ea"/>"##;
+
+async fn picture(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    let body = match path {
+        pictures::PERSON_SMALL => svg(40, PERSON),
+        pictures::PERSON_MEDIUM => svg(82, PERSON),
+        pictures::COMPANY_SMALL => svg(40, COMPANY),
+        pictures::COMPANY_MEDIUM => svg(82, COMPANY),
+        pictures::USER_AVATAR => svg(32, PERSON),
+        _ => return Ok(not_found(req).await),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(body))
+}
+
+/// The JSON 404 of a request that matches no route.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::not_found(
+        "route_not_found",
+        format!("No route matches {} {}.", req.method(), req.path()),
+    ))
+}
+
+/// The JSON 405 of a request whose path exists without its method; `allow` lists the methods
+/// the path has.
+pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move |req: HttpRequest| async move {
+        let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(
+            req.method().to_string(),
+        ));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        response
+    })
+}

@@ -1,0 +1,113 @@
+//! HTTP routes: the API, Swagger UI and the document, default pictures, and JSON errors for
+//! everything that matches no route.
+
+pub mod contacts;
+pub mod meta;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use futures::future::{Ready, ready};
+
+use crate::error::ApiError;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/2.0/crm/contact/{contactid:[0-9]+}")
+            .route(web::delete().to(contacts::delete_contact))
+            .default_service(meta::method_not_allowed("DELETE")),
+    );
+    meta::configure(cfg);
+}
+
+/// Succeeds when the request accepts `application/json` (or says nothing about what it
+/// accepts); fails with 406 otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptsJson;
+
+impl AcceptsJson {
+    fn check(req: &HttpRequest) -> Result<Self, ApiError> {
+        if !req.headers().contains_key(header::ACCEPT) {
+            return Ok(Self);
+        }
+        let accept =
+            <header::Accept as header::Header>::parse(req).map_err(|_| ApiError::NotAcceptable)?;
+        let json = accept.iter().any(|item| {
+            let mime = &item.item;
+            let type_ok = mime.type_() == "*" || mime.type_() == "application";
+            let subtype_ok = mime.subtype() == "*" || mime.subtype() == "json";
+            type_ok && subtype_ok && item.quality > header::Quality::ZERO
+        });
+        if json {
+            Ok(Self)
+        } else {
+            Err(ApiError::NotAcceptable)
+        }
+    }
+}
+
+impl FromRequest for AcceptsJson {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::check(req))
+    }
+}
+
+/// Parses a contact ID from the path: decimal digits, no leading zero, 1..=2147483647.
+pub fn parse_contact_id(raw: &str) -> Result<i32, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_contact_id",
+            format!(
+                "contactid must be an integer from 1 to 2147483647, without leading zeros; got {raw:?}"
+            ),
+        )
+    };
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.starts_with('0') {
+        return Err(invalid());
+    }
+    raw.parse::<i32>().map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn contact_ids() {
+        assert_eq!(parse_contact_id("1").ok(), Some(1));
+        assert_eq!(parse_contact_id("2147483647").ok(), Some(i32::MAX));
+        for bad in [
+            "0",
+            "2147483648",
+            "007",
+            "",
+            "-1",
+            "+1",
+            "99999999999999999999",
+        ] {
+            assert!(parse_contact_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accept_header() {
+        let accepts = |value: Option<&str>| {
+            let mut req = TestRequest::default();
+            if let Some(value) = value {
+                req = req.insert_header((header::ACCEPT, value));
+            }
+            AcceptsJson::check(&req.to_http_request()).is_ok()
+        };
+        assert!(accepts(None));
+        assert!(accepts(Some("application/json")));
+        assert!(accepts(Some("*/*")));
+        assert!(accepts(Some("text/html, application/*;q=0.5")));
+        assert!(accepts(Some("application/json; charset=utf-8")));
+        assert!(!accepts(Some("application/xml")));
+        assert!(!accepts(Some("application/json;q=0")));
+        assert!(!accepts(Some("text/plain")));
+    }
+}

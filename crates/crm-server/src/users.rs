@@ -1,0 +1,197 @@
+//! Portal users and their API keys: creation, listing, revocation, and the first-start
+//! bootstrap of an administrator.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{generate_key, hash_key, key_prefix},
+    contacts::{pictures, write_transaction},
+    db::entities::{api_key, user},
+};
+
+/// What a new user is made of.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Display name.
+    pub name: String,
+    /// Job title.
+    pub title: String,
+    /// Whether the user is a portal administrator.
+    pub admin: bool,
+    /// URL of the user's profile page (`""` for none).
+    pub profile_url: String,
+}
+
+/// Adds a user and returns it.
+pub async fn add_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbErr> {
+    let id = Uuid::new_v4();
+    user::ActiveModel {
+        id: Set(id),
+        display_name: Set(new.name),
+        title: Set(new.title),
+        avatar_small: Set(pictures::USER_AVATAR.to_owned()),
+        profile_url: Set(new.profile_url),
+        is_admin: Set(new.admin),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+}
+
+/// Creates an API key for a user and returns its row and the key itself (shown only now).
+/// `key` sets the key's value; `None` generates one.
+pub async fn create_key(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    label: &str,
+    key: Option<String>,
+) -> Result<(api_key::Model, String), KeyError> {
+    if user::Entity::find_by_id(user_id).one(db).await?.is_none() {
+        return Err(KeyError::NoSuchUser(user_id));
+    }
+    let key = key.unwrap_or_else(generate_key);
+    if key.trim().is_empty() || key.trim() != key || key.contains(char::is_whitespace) {
+        return Err(KeyError::InvalidKey);
+    }
+    let row = api_key::ActiveModel {
+        user_id: Set(user_id),
+        label: Set(label.to_owned()),
+        prefix: Set(key_prefix(&key)),
+        key_hash: Set(hash_key(&key)),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok((row, key))
+}
+
+/// Why a key could not be created or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The user does not exist.
+    #[error("no user with ID {0} exists")]
+    NoSuchUser(Uuid),
+    /// The key does not exist.
+    #[error("no API key with ID {0} exists")]
+    NoSuchKey(i32),
+    /// A key given by hand is empty or contains white space.
+    #[error("an API key must be non-empty and contain no white space")]
+    InvalidKey,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A key as listed: never the key itself.
+#[derive(Debug, Clone)]
+pub struct KeyListing {
+    /// The key's ID (what `keys revoke` takes).
+    pub id: i32,
+    /// The key's first characters.
+    pub prefix: String,
+    /// The key's label.
+    pub label: String,
+    /// The owner's ID.
+    pub user_id: Uuid,
+    /// The owner's display name.
+    pub user_name: String,
+    /// When the key was created.
+    pub created_at: DateTime<Utc>,
+    /// When the key was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Every key, oldest first.
+pub async fn list_keys(db: &impl ConnectionTrait) -> Result<Vec<KeyListing>, DbErr> {
+    let users: std::collections::HashMap<Uuid, String> = user::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Ok(api_key::Entity::find()
+        .order_by_asc(api_key::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|key| KeyListing {
+            id: key.id,
+            prefix: key.prefix,
+            label: key.label,
+            user_name: users.get(&key.user_id).cloned().unwrap_or_default(),
+            user_id: key.user_id,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        })
+        .collect())
+}
+
+/// Revokes a key; revoking a revoked key is a no-op.
+pub async fn revoke_key(db: &impl ConnectionTrait, id: i32) -> Result<(), KeyError> {
+    let key = api_key::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(KeyError::NoSuchKey(id))?;
+    if key.revoked_at.is_none() {
+        let mut key: api_key::ActiveModel = key.into();
+        key.revoked_at = Set(Some(Utc::now()));
+        key.update(db).await?;
+    }
+    Ok(())
+}
+
+/// What the first start did.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    /// The administrator it created.
+    pub user: user::Model,
+    /// The administrator's key.
+    pub key: String,
+    /// Whether the key came from `CRM_BOOTSTRAP_API_KEY` (and so is not worth printing).
+    pub key_was_given: bool,
+}
+
+/// On a database with no users, creates the administrator "Administrator" with an API key
+/// (`key`, or a generated one). Does nothing when a user exists.
+pub async fn bootstrap(
+    db: &DatabaseConnection,
+    key: Option<String>,
+) -> Result<Option<Bootstrap>, KeyError> {
+    let tx = db.begin_with_options(write_transaction()).await?;
+    if user::Entity::find().count(&tx).await? > 0 {
+        return Ok(None);
+    }
+    let user = add_user(
+        &tx,
+        NewUser {
+            name: "Administrator".to_owned(),
+            title: "Portal administrator".to_owned(),
+            admin: true,
+            profile_url: String::new(),
+        },
+    )
+    .await?;
+    let key_was_given = key.is_some();
+    let (_, key) = create_key(&tx, user.id, "bootstrap", key).await?;
+    tx.commit().await?;
+    Ok(Some(Bootstrap {
+        user,
+        key,
+        key_was_given,
+    }))
+}
+
+/// A user by ID.
+pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Id.eq(id))
+        .one(db)
+        .await
+}

@@ -1,0 +1,290 @@
+//! `DELETE /api/2.0/crm/contact/{contactid}`: the response, the cascade, the audit record.
+
+use crm_models::ShareType;
+use crm_server::db::entities::{
+    audit_event, contact, contact_access, contact_info, contact_tag, custom_field_value, tag, task,
+    user,
+};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, Database, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use crate::{
+    fixtures,
+    helpers::{TestApp, cid, error_status},
+};
+
+#[tokio::test]
+async fn deleting_a_full_person_returns_it_and_removes_every_child_row() {
+    let app = TestApp::spawn().await;
+    let (reader, _) = app.member("Rita Reader").await;
+    let (id, expected) = fixtures::full_person(&app.db, &app.admin, &reader).await;
+    let tags_before = tag::Entity::find().count(&app.db).await.unwrap();
+
+    let response = app.admin_client().delete_contact(cid(id)).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = serde_json::to_value(response.into_inner()).unwrap();
+    assert_eq!(body, serde_json::to_value(&expected).unwrap());
+
+    let db = &app.db;
+    assert_eq!(contact::Entity::find_by_id(id).count(db).await.unwrap(), 0);
+    let children = [
+        contact_info::Entity::find()
+            .filter(contact_info::Column::ContactId.eq(id))
+            .count(db)
+            .await
+            .unwrap(),
+        custom_field_value::Entity::find()
+            .filter(custom_field_value::Column::ContactId.eq(id))
+            .count(db)
+            .await
+            .unwrap(),
+        contact_tag::Entity::find()
+            .filter(contact_tag::Column::ContactId.eq(id))
+            .count(db)
+            .await
+            .unwrap(),
+        task::Entity::find()
+            .filter(task::Column::ContactId.eq(id))
+            .count(db)
+            .await
+            .unwrap(),
+        contact_access::Entity::find()
+            .filter(contact_access::Column::ContactId.eq(id))
+            .count(db)
+            .await
+            .unwrap(),
+    ];
+    assert_eq!(children, [0; 5], "infos, values, tag links, tasks, access");
+    // Tags, users and the other contact's rows stay.
+    assert_eq!(tag::Entity::find().count(db).await.unwrap(), tags_before);
+    assert_eq!(user::Entity::find().count(db).await.unwrap(), 2);
+    assert_eq!(contact_tag::Entity::find().count(db).await.unwrap(), 1);
+    assert_eq!(
+        custom_field_value::Entity::find().count(db).await.unwrap(),
+        1
+    );
+
+    let audit = audit_event::Entity::find().all(db).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "PersonDeleted");
+    assert_eq!(audit[0].contact_id, id);
+    assert_eq!(audit[0].user_id, Some(app.admin.id));
+    assert_eq!(audit[0].display_name, "Jane Doe");
+
+    let (status, error) = error_status(app.admin_client().delete_contact(cid(id)).await);
+    assert_eq!(status, 404);
+    assert_eq!(error.code, "contact_not_found");
+    assert_eq!(audit_event::Entity::find().count(db).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn deleting_a_company_keeps_its_people_and_clears_their_link() {
+    let app = TestApp::spawn().await;
+    let company = fixtures::insert(&app.db, fixtures::company(app.admin.id, "Acme Ltd")).await;
+    let mut people = Vec::new();
+    for name in ["Ann", "Bob"] {
+        let mut row = fixtures::person(app.admin.id, name, "Smith");
+        row.company_id = Set(Some(company));
+        people.push(fixtures::insert(&app.db, row).await);
+    }
+
+    let deleted = app
+        .admin_client()
+        .delete_contact(cid(company))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(deleted.is_company);
+    assert_eq!(deleted.display_name, "Acme Ltd");
+    assert_eq!(deleted.small_foto_url, "/images/company_40.svg");
+
+    for id in people {
+        let person = contact::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .expect("the person stays");
+        assert_eq!(person.company_id, None);
+    }
+    let audit = audit_event::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(audit[0].action, "CompanyDeleted");
+}
+
+#[tokio::test]
+async fn deleting_a_person_leaves_its_company() {
+    let app = TestApp::spawn().await;
+    let company = fixtures::insert(&app.db, fixtures::company(app.admin.id, "Acme Ltd")).await;
+    let mut row = fixtures::person(app.admin.id, "Ann", "Smith");
+    row.company_id = Set(Some(company));
+    let person = fixtures::insert(&app.db, row).await;
+
+    app.admin_client()
+        .delete_contact(cid(person))
+        .await
+        .unwrap();
+    assert_eq!(
+        contact::Entity::find_by_id(company)
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// Who may delete: admin, anyone when shared read-write, a user on the access list. The creator
+/// as such may not.
+#[tokio::test]
+async fn the_permission_rule_decides_who_may_delete() {
+    let app = TestApp::spawn().await;
+    let (member, member_key) = app.member("Max Member").await;
+    let (listed, listed_key) = app.member("Lisa Listed").await;
+    let db = &app.db;
+
+    let cases = [
+        (
+            "member, private",
+            ShareType::None,
+            &member_key,
+            member.id,
+            vec![],
+            403,
+        ),
+        (
+            "member, read-only",
+            ShareType::Read,
+            &member_key,
+            member.id,
+            vec![],
+            403,
+        ),
+        (
+            "member, read-write",
+            ShareType::ReadWrite,
+            &member_key,
+            member.id,
+            vec![],
+            200,
+        ),
+        (
+            "listed, private",
+            ShareType::None,
+            &listed_key,
+            member.id,
+            vec![listed.id],
+            200,
+        ),
+        (
+            "listed, read-only",
+            ShareType::Read,
+            &listed_key,
+            member.id,
+            vec![listed.id],
+            200,
+        ),
+        (
+            "admin, private",
+            ShareType::None,
+            &app.admin_key,
+            member.id,
+            vec![],
+            200,
+        ),
+        (
+            "creator, private",
+            ShareType::None,
+            &member_key,
+            member.id,
+            vec![listed.id],
+            403,
+        ),
+        (
+            "creator, read-only",
+            ShareType::Read,
+            &member_key,
+            member.id,
+            vec![],
+            403,
+        ),
+    ];
+    for (name, share, key, creator, access, expected) in cases {
+        let id = fixtures::shared(db, creator, share, &access).await;
+        let result = app.client(key).delete_contact(cid(id)).await;
+        match expected {
+            200 => {
+                let contact = result
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"))
+                    .into_inner();
+                assert!(contact.can_delete, "{name}");
+                assert_eq!(contact.id, id);
+            }
+            status => {
+                let (got, error) = error_status(result);
+                assert_eq!(got, status, "{name}");
+                assert_eq!(error.code, "forbidden", "{name}");
+                assert_eq!(
+                    contact::Entity::find_by_id(id).count(db).await.unwrap(),
+                    1,
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn of_two_concurrent_deletes_exactly_one_succeeds() {
+    let app = TestApp::spawn().await;
+    let (first, second) = (app.admin_client(), app.admin_client());
+    for round in 0..5 {
+        let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+        let (a, b) = tokio::join!(
+            first.delete_contact(cid(id)),
+            second.delete_contact(cid(id))
+        );
+        let mut statuses = [a, b].map(|result| match result {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => error.status().map(|s| s.as_u16()).unwrap_or(0),
+        });
+        statuses.sort();
+        assert_eq!(statuses, [200, 404], "round {round}");
+    }
+    assert_eq!(audit_event::Entity::find().count(&app.db).await.unwrap(), 5);
+}
+
+/// The number of statements a delete runs does not grow with what the contact holds.
+#[tokio::test]
+async fn a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_contact() {
+    let app = TestApp::spawn().await;
+    let (reader, _) = app.member("Rita Reader").await;
+    let (full, _) = fixtures::full_person(&app.db, &app.admin, &reader).await;
+    let bare = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+
+    // A second pool on the same file, counting the statements it runs.
+    let mut counted = Database::connect(ConnectOptions::new(app.database_url.clone()))
+        .await
+        .unwrap();
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    counted.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+
+    let mut counts = Vec::new();
+    for id in [bare, full] {
+        statements.store(0, Ordering::SeqCst);
+        crm_server::contacts::delete(&counted, id, &app.admin)
+            .await
+            .unwrap();
+        counts.push(statements.load(Ordering::SeqCst));
+    }
+    assert!(counts[0] > 0);
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for a bare and a full contact"
+    );
+}

@@ -1,0 +1,189 @@
+//! HTTP-level behaviour: status codes and JSON bodies for bad input, unknown routes and methods,
+//! content negotiation, Swagger UI and the served document.
+
+use crm_models::ShareType;
+use reqwest::{Method, StatusCode, header};
+
+use crate::{fixtures, helpers::TestApp};
+
+/// Sends a request with the admin key and returns the status and the JSON body.
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .header(header::AUTHORIZATION, &app.admin_key);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "{path}: {body}"
+    );
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+fn assert_error(body: &serde_json::Value, status: StatusCode, code: &str) {
+    assert_eq!(body["Status"], status.as_u16(), "{body}");
+    assert_eq!(body["Code"], code, "{body}");
+    assert!(
+        body["Message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+/// A request (method, path, extra headers) and the status and error code it must get.
+type Case = (
+    Method,
+    String,
+    &'static [(&'static str, &'static str)],
+    StatusCode,
+    &'static str,
+);
+
+#[tokio::test]
+async fn bad_requests_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    let cases: &[Case] = &[
+        (
+            Method::DELETE,
+            "/api/2.0/crm/contact/0".into(),
+            &[],
+            StatusCode::BAD_REQUEST,
+            "invalid_contact_id",
+        ),
+        (
+            Method::DELETE,
+            "/api/2.0/crm/contact/2147483648".into(),
+            &[],
+            StatusCode::BAD_REQUEST,
+            "invalid_contact_id",
+        ),
+        (
+            Method::DELETE,
+            "/api/2.0/crm/contact/99999999999999999999999".into(),
+            &[],
+            StatusCode::BAD_REQUEST,
+            "invalid_contact_id",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/2.0/crm/contact/0{id}"),
+            &[],
+            StatusCode::BAD_REQUEST,
+            "invalid_contact_id",
+        ),
+        (
+            Method::DELETE,
+            "/api/2.0/crm/contact/2147483647".into(),
+            &[],
+            StatusCode::NOT_FOUND,
+            "contact_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/api/2.0/crm/contact/abc".into(),
+            &[],
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/api/2.0/crm/contact/-1".into(),
+            &[],
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+        ),
+        (
+            Method::GET,
+            "/no/such/route".into(),
+            &[],
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/2.0/crm/contact/{id}"),
+            &[],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/2.0/crm/contact/{id}"),
+            &[("accept", "application/xml")],
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+        ),
+    ];
+    for (method, path, headers, status, code) in cases {
+        let (got, body) = call(&app, method.clone(), path, headers).await;
+        assert_eq!(got, *status, "{method} {path}: {body}");
+        assert_error(&body, *status, code);
+    }
+    // None of them deleted the contact; a well-formed request with JSON headers does.
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/2.0/crm/contact/{id}"),
+        &[
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["ID"], id);
+}
+
+#[tokio::test]
+async fn swagger_ui_and_the_document_are_served() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/", "/swagger-ui"] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{path}");
+        assert_eq!(response.headers()[header::LOCATION], "/swagger-ui/");
+    }
+    let page = client.get(app.url("/swagger-ui/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+
+    let served: serde_json::Value = client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let committed = std::fs::read_to_string(crm_server::openapi::committed_path()).unwrap();
+    let committed: serde_json::Value = yaml_serde::from_str(&committed).unwrap();
+    assert_eq!(
+        served, committed,
+        "the served document is the committed openapi.yaml"
+    );
+
+    let picture = client
+        .get(app.url("/images/person_40.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(picture.status(), StatusCode::OK);
+    assert_eq!(picture.headers()[header::CONTENT_TYPE], "image/svg+xml");
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real server on a random port over a fresh SQLite database and
+//! drives it through `crm-client` (or raw HTTP where the test is about the HTTP itself).
+
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod delete;
+mod fixtures;
+mod helpers;
+mod http;
