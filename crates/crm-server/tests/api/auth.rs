@@ -5,12 +5,11 @@ use crm_server::users;
 
 use crate::{
     fixtures,
-    helpers::{TestApp, cid, error_status},
+    helpers::{Backend, TestApp, cid, error_status},
 };
 
-#[tokio::test]
-async fn requests_without_a_valid_key_get_401() {
-    let app = TestApp::spawn().await;
+async fn requests_without_a_valid_key_get_401(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
     let (member, revoked_key) = app.member("Rex Revoked").await;
     let keys = users::list_keys(&app.db).await.unwrap();
@@ -43,9 +42,8 @@ async fn requests_without_a_valid_key_get_401() {
     assert_eq!(deleted.status().as_u16(), 200);
 }
 
-#[tokio::test]
-async fn the_key_is_checked_before_the_id() {
-    let app = TestApp::spawn().await;
+async fn the_key_is_checked_before_the_id(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let response = reqwest::Client::new()
         .delete(app.url("/api/2.0/crm/contact/0"))
         .send()
@@ -54,3 +52,8 @@ async fn the_key_is_checked_before_the_id() {
     assert_eq!(response.status().as_u16(), 401);
     assert!(response.headers().contains_key("www-authenticate"));
 }
+
+crate::backend_tests!(
+    requests_without_a_valid_key_get_401,
+    the_key_is_checked_before_the_id,
+);

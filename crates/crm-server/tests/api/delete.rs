@@ -15,12 +15,11 @@ use std::sync::{
 
 use crate::{
     fixtures,
-    helpers::{TestApp, cid, error_status},
+    helpers::{Backend, TestApp, cid, error_status},
 };
 
-#[tokio::test]
-async fn deleting_a_full_person_returns_it_and_removes_every_child_row() {
-    let app = TestApp::spawn().await;
+async fn deleting_a_full_person_returns_it_and_removes_every_child_row(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let (reader, _) = app.member("Rita Reader").await;
     let (id, expected) = fixtures::full_person(&app.db, &app.admin, &reader).await;
     let tags_before = tag::Entity::find().count(&app.db).await.unwrap();
@@ -82,9 +81,8 @@ async fn deleting_a_full_person_returns_it_and_removes_every_child_row() {
     assert_eq!(audit_event::Entity::find().count(db).await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn deleting_a_company_keeps_its_people_and_clears_their_link() {
-    let app = TestApp::spawn().await;
+async fn deleting_a_company_keeps_its_people_and_clears_their_link(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let company = fixtures::insert(&app.db, fixtures::company(app.admin.id, "Acme Ltd")).await;
     let mut people = Vec::new();
     for name in ["Ann", "Bob"] {
@@ -115,9 +113,8 @@ async fn deleting_a_company_keeps_its_people_and_clears_their_link() {
     assert_eq!(audit[0].action, "CompanyDeleted");
 }
 
-#[tokio::test]
-async fn deleting_a_person_leaves_its_company() {
-    let app = TestApp::spawn().await;
+async fn deleting_a_person_leaves_its_company(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let company = fixtures::insert(&app.db, fixtures::company(app.admin.id, "Acme Ltd")).await;
     let mut row = fixtures::person(app.admin.id, "Ann", "Smith");
     row.company_id = Set(Some(company));
@@ -138,9 +135,8 @@ async fn deleting_a_person_leaves_its_company() {
 
 /// Who may delete: admin, anyone when shared read-write, a user on the access list. The creator
 /// as such may not.
-#[tokio::test]
-async fn the_permission_rule_decides_who_may_delete() {
-    let app = TestApp::spawn().await;
+async fn the_permission_rule_decides_who_may_delete(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let (member, member_key) = app.member("Max Member").await;
     let (listed, listed_key) = app.member("Lisa Listed").await;
     let db = &app.db;
@@ -236,9 +232,8 @@ async fn the_permission_rule_decides_who_may_delete() {
     }
 }
 
-#[tokio::test]
-async fn of_two_concurrent_deletes_exactly_one_succeeds() {
-    let app = TestApp::spawn().await;
+async fn of_two_concurrent_deletes_exactly_one_succeeds(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let (first, second) = (app.admin_client(), app.admin_client());
     for round in 0..5 {
         let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
@@ -257,9 +252,10 @@ async fn of_two_concurrent_deletes_exactly_one_succeeds() {
 }
 
 /// The number of statements a delete runs does not grow with what the contact holds.
-#[tokio::test]
-async fn a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_contact() {
-    let app = TestApp::spawn().await;
+async fn a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_contact(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_on(backend).await;
     let (reader, _) = app.member("Rita Reader").await;
     let (full, _) = fixtures::full_person(&app.db, &app.admin, &reader).await;
     let bare = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
@@ -288,3 +284,12 @@ async fn a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_conta
         "statements for a bare and a full contact"
     );
 }
+
+crate::backend_tests!(
+    deleting_a_full_person_returns_it_and_removes_every_child_row,
+    deleting_a_company_keeps_its_people_and_clears_their_link,
+    deleting_a_person_leaves_its_company,
+    the_permission_rule_decides_who_may_delete,
+    of_two_concurrent_deletes_exactly_one_succeeds,
+    a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_contact,
+);

@@ -7,6 +7,138 @@ use crm_server::{
 };
 use sea_orm::DatabaseConnection;
 
+/// The database a test runs against.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A fresh SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL (without a database name).
+    Postgres(String),
+}
+
+/// The environment variable that names the PostgreSQL server of the tests, e.g.
+/// `postgres://postgres@127.0.0.1:5432`.
+pub const POSTGRES_ENV: &str = "CRM_TEST_POSTGRES_URL";
+
+impl Backend {
+    /// The PostgreSQL backend, or `None` (said once on stderr) when `CRM_TEST_POSTGRES_URL` is
+    /// not set.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => {
+                Some(Self::Postgres(url.trim_end_matches('/').to_owned()))
+            }
+            _ => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    // Straight to stderr: the test harness would capture `eprintln!`.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "PostgreSQL tests were not run: set {POSTGRES_ENV} to run them."
+                    );
+                });
+                None
+            }
+        }
+    }
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as a test on SQLite (`sqlite::name`)
+/// and on PostgreSQL (`postgres::name`, which passes without running when
+/// `CRM_TEST_POSTGRES_URL` is not set).
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(backend) = $crate::helpers::Backend::postgres() {
+                        super::$name(backend).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A database created for one test and dropped after it.
+enum Scratch {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server: String, name: String },
+}
+
+impl Scratch {
+    async fn create(backend: &Backend) -> (Self, String) {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite:{}", dir.path().join("crm.db").display());
+                (Self::Sqlite(dir), url)
+            }
+            Backend::Postgres(server) => {
+                let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {server} is unreachable: {e}"));
+                sea_orm::ConnectionTrait::execute_unprepared(
+                    &admin,
+                    &format!("CREATE DATABASE {name}"),
+                )
+                .await
+                .expect("create the test database");
+                admin.close().await.ok();
+                let url = format!("{server}/{name}");
+                (
+                    Self::Postgres {
+                        server: server.clone(),
+                        name,
+                    },
+                    url,
+                )
+            }
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Self::Postgres { server, name } = self else {
+            return;
+        };
+        let (server, name) = (server.clone(), name.clone());
+        // Drop runs outside async code's reach: use a runtime of its own on a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let admin = sea_orm::Database::connect(format!("{server}/postgres")).await?;
+                sea_orm::ConnectionTrait::execute_unprepared(
+                    &admin,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                )
+                .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop a test database: {dropped:?}");
+        }
+    }
+}
+
 /// A running server with a fresh database and an administrator.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -19,15 +151,14 @@ pub struct TestApp {
     pub admin: user::Model,
     /// The administrator's key.
     pub admin_key: String,
-    /// The folder of the SQLite file; removed when the test ends.
-    _dir: tempfile::TempDir,
+    /// The database, removed when the test ends.
+    _scratch: Scratch,
 }
 
 impl TestApp {
-    /// Starts a server.
-    pub async fn spawn() -> Self {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let url = format!("sqlite:{}", dir.path().join("crm.db").display());
+    /// Starts a server over a fresh database of `backend`.
+    pub async fn spawn_on(backend: Backend) -> Self {
+        let (scratch, url) = Scratch::create(&backend).await;
         let config = Config {
             bind: "127.0.0.1:0".to_owned(),
             database: DbConfig::new(url.clone()),
@@ -44,7 +175,7 @@ impl TestApp {
             db,
             admin,
             admin_key,
-            _dir: dir,
+            _scratch: scratch,
         }
     }
 

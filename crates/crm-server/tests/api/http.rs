@@ -4,7 +4,10 @@
 use crm_models::ShareType;
 use reqwest::{Method, StatusCode, header};
 
-use crate::{fixtures, helpers::TestApp};
+use crate::{
+    fixtures,
+    helpers::{Backend, TestApp},
+};
 
 /// Sends a request with the admin key and returns the status and the JSON body.
 async fn call(
@@ -52,9 +55,8 @@ type Case = (
     &'static str,
 );
 
-#[tokio::test]
-async fn bad_requests_get_json_errors() {
-    let app = TestApp::spawn().await;
+async fn bad_requests_get_json_errors(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
     let cases: &[Case] = &[
         (
@@ -148,9 +150,8 @@ async fn bad_requests_get_json_errors() {
     assert_eq!(body["ID"], id);
 }
 
-#[tokio::test]
-async fn swagger_ui_and_the_document_are_served() {
-    let app = TestApp::spawn().await;
+async fn swagger_ui_and_the_document_are_served(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -187,3 +188,8 @@ async fn swagger_ui_and_the_document_are_served() {
     assert_eq!(picture.status(), StatusCode::OK);
     assert_eq!(picture.headers()[header::CONTENT_TYPE], "image/svg+xml");
 }
+
+crate::backend_tests!(
+    bad_requests_get_json_errors,
+    swagger_ui_and_the_document_are_served,
+);
