@@ -20,8 +20,22 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut settings = GenerationSettings::default();
     settings.with_interface(InterfaceStyle::Positional);
-    // The integer enums are the shared model types, not typify's `struct X(i64)`.
-    for name in ["InfoType", "FieldType", "ShareType"] {
+    // The integer enums are the shared model types, not typify's `struct X(i64)`; request
+    // bodies are the shared model types too, plain structs rather than typify's newtypes for
+    // every length-limited string.
+    for name in [
+        "InfoType",
+        "FieldType",
+        "ShareType",
+        "NewPerson",
+        "NewCompany",
+        "NewContactInfo",
+        "NewAddress",
+        "CustomFieldValue",
+        "NewListItem",
+        "NewCustomField",
+        "NewTask",
+    ] {
         settings.with_replacement(
             name,
             format!("crm_models::{name}"),

@@ -142,6 +142,13 @@ int_enum! {
     }
 }
 
+impl Default for ShareType {
+    /// New contacts are shared read-write unless said otherwise.
+    fn default() -> Self {
+        ShareType::ReadWrite
+    }
+}
+
 impl InfoType {
     /// The name of a category of this kind of info (`Category` → `CategoryName`), or `None` when
     /// the category does not exist for this kind.

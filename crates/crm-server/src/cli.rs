@@ -222,6 +222,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         database: args.db.config(),
         workers: None,
+        body_limit: crate::startup::DEFAULT_BODY_LIMIT,
     };
     let app = Application::build_with_db(&config, db)?;
     tracing::info!(

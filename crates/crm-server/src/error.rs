@@ -28,6 +28,9 @@ pub enum ApiError {
         /// What was not found.
         message: String,
     },
+    /// 409: the request conflicts with what exists (e.g. a duplicate title).
+    #[error("{0}")]
+    Conflict(String),
     /// 405: the path exists, the method does not.
     #[error("method {0} is not allowed on this path")]
     MethodNotAllowed(String),
@@ -57,6 +60,12 @@ impl ApiError {
         }
     }
 
+    /// A 400 about a property of the body: `code` `invalid_field`, the message starts with the
+    /// property's path.
+    pub fn invalid_field(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> Self {
+        Self::bad_request("invalid_field", format!("{field}: {problem}"))
+    }
+
     /// A 404 with a code and a message.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::NotFound {
@@ -71,6 +80,7 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::NotFound { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -93,6 +103,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

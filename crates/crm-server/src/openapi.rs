@@ -29,16 +29,34 @@ pub const YAML_HEADER: &str = "\
         title = "CRM contacts API",
         version = "2.0.0",
         description = "The contacts part of the ONLYOFFICE Workspace CRM API (`/api/2.0/crm`): \
-delete a contact and get back everything it held.\n\n\
+create contacts with every nested field, read them, and delete them — getting back everything \
+they held.\n\n\
 Authenticate with an API key sent as the whole value of the `Authorization` header \
 (`Authorization: 864FE52C-1C1C-469F-9308-51DAFEFE7436`); `Bearer <key>` is accepted too. \
 Every error is a JSON `Error` object.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    paths(routes::contacts::delete_contact),
+    paths(
+        routes::contacts::delete_contact,
+        routes::contacts::get_contact,
+        routes::contacts::create_person,
+        routes::contacts::create_company,
+        routes::reference::list_statuses,
+        routes::reference::create_status,
+        routes::reference::list_types,
+        routes::reference::create_type,
+        routes::reference::list_custom_fields,
+        routes::reference::create_custom_field,
+        routes::reference::list_currencies,
+        routes::tasks::create_task,
+    ),
     components(schemas(crm_models::Error)),
     modifiers(&SecurityAddon, &EnumNames),
-    tags((name = "Contacts", description = "CRM contacts: persons and companies.")),
+    tags(
+        (name = "Contacts", description = "CRM contacts: persons and companies."),
+        (name = "Reference data", description = "Contact statuses and types, custom fields, currencies."),
+        (name = "Tasks", description = "Tasks linked to contacts."),
+    ),
 )]
 struct ApiDoc;
 
@@ -108,7 +126,12 @@ pub fn document_yaml() -> String {
 
 /// The committed `openapi.yaml`, at the root of the workspace.
 pub fn committed_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml")
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(crate_dir)
+        .join("openapi.yaml")
 }
 
 /// The command that rewrites `openapi.yaml`.

@@ -14,11 +14,16 @@ use sea_orm::DatabaseConnection;
 
 use crate::{db, routes};
 
+/// The default limit of a request body: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
 }
 
 /// How to run the server.
@@ -30,6 +35,8 @@ pub struct Config {
     pub database: db::DbConfig,
     /// HTTP worker threads (`None`: one per core).
     pub workers: Option<usize>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
 }
 
 /// A bound, ready-to-run server.
@@ -55,7 +62,10 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { db: db.clone() });
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            body_limit: config.body_limit,
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -1,11 +1,21 @@
-//! `/api/2.0/crm/contact/…`
+//! `/api/2.0/crm/contact/…`: create, read and delete contacts.
 
-use actix_web::{HttpRequest, web};
-use crm_models::{Contact, Error};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use crm_models::{Contact, Error, NewCompany, NewPerson};
 
-use crate::{auth::Caller, error::ApiError, startup::AppState};
+use crate::{
+    auth::Caller,
+    contacts::{self, Draft},
+    error::ApiError,
+    json::JsonBody,
+    startup::AppState,
+};
 
 use super::{AcceptsJson, parse_contact_id};
+
+fn contact_id(req: &HttpRequest) -> Result<i32, ApiError> {
+    parse_contact_id(req.match_info().get("contactid").unwrap_or_default())
+}
 
 /// Delete a contact
 ///
@@ -43,7 +53,116 @@ pub async fn delete_contact(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Contact>, ApiError> {
-    let id = parse_contact_id(req.match_info().get("contactid").unwrap_or_default())?;
-    let contact = crate::contacts::delete(&state.db, id, &caller.0).await?;
-    Ok(web::Json(contact))
+    let id = contact_id(&req)?;
+    Ok(web::Json(contacts::delete(&state.db, id, &caller.0).await?))
+}
+
+/// Get a contact
+///
+/// Returns the contact with the ID specified in the request, with every nested collection, in
+/// the same form the delete returns. A private contact (`ShareType` 0) is readable only by
+/// administrators and the users on its access list.
+#[utoipa::path(
+    get,
+    path = "/api/2.0/crm/contact/{contactid}",
+    operation_id = "getContact",
+    tag = "Contacts",
+    params(
+        ("contactid" = i32, Path, description = "Contact ID", minimum = 1, maximum = 2147483647, example = 42),
+    ),
+    responses(
+        (status = 200, description = "The contact.", body = Contact),
+        (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 403, description = "The contact is private and the caller may not read it.", body = Error),
+        (status = 404, description = "No contact with this ID exists.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn get_contact(
+    caller: Caller,
+    _: AcceptsJson,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Contact>, ApiError> {
+    let id = contact_id(&req)?;
+    Ok(web::Json(contacts::get(&state.db, id, &caller.0).await?))
+}
+
+async fn create(state: &AppState, caller: &Caller, draft: Draft) -> Result<HttpResponse, ApiError> {
+    let created = contacts::create(&state.db, &caller.0, draft).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/2.0/crm/contact/{}", created.contact.id),
+        ))
+        .json(created.contact))
+}
+
+/// Create a person
+///
+/// Creates a person with its contact infos, addresses, custom-field values, tags and access
+/// list, in one transaction: a request that fails validation creates nothing. Tags are created
+/// on first use.
+#[utoipa::path(
+    post,
+    path = "/api/2.0/crm/contact/person",
+    operation_id = "createPerson",
+    tag = "Contacts",
+    request_body = NewPerson,
+    responses(
+        (status = 201, description = "The new person.", body = Contact,
+            headers(("Location" = String, description = "The path of the new contact."))),
+        (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 413, description = "The body is over the size limit.", body = Error),
+        (status = 415, description = "The body is not declared as application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn create_person(
+    caller: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+    JsonBody(new): JsonBody<NewPerson>,
+) -> Result<HttpResponse, ApiError> {
+    create(&state, &caller, new.into()).await
+}
+
+/// Create a company
+///
+/// Creates a company with its contact infos, addresses, custom-field values, tags and access
+/// list, in one transaction: a request that fails validation creates nothing.
+#[utoipa::path(
+    post,
+    path = "/api/2.0/crm/contact/company",
+    operation_id = "createCompany",
+    tag = "Contacts",
+    request_body = NewCompany,
+    responses(
+        (status = 201, description = "The new company.", body = Contact,
+            headers(("Location" = String, description = "The path of the new contact."))),
+        (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 413, description = "The body is over the size limit.", body = Error),
+        (status = 415, description = "The body is not declared as application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn create_company(
+    caller: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+    JsonBody(new): JsonBody<NewCompany>,
+) -> Result<HttpResponse, ApiError> {
+    create(&state, &caller, new.into()).await
 }

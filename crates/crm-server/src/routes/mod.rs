@@ -3,6 +3,8 @@
 
 pub mod contacts;
 pub mod meta;
+pub mod reference;
+pub mod tasks;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use futures::future::{Ready, ready};
@@ -13,8 +15,51 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/2.0/crm/contact/{contactid:[0-9]+}")
+            .route(web::get().to(contacts::get_contact))
             .route(web::delete().to(contacts::delete_contact))
-            .default_service(meta::method_not_allowed("DELETE")),
+            .default_service(meta::method_not_allowed("GET, DELETE")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/contact/person")
+            .route(web::post().to(contacts::create_person))
+            .default_service(meta::method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/contact/company")
+            .route(web::post().to(contacts::create_company))
+            .default_service(meta::method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/contact/status")
+            .route(web::get().to(reference::list_statuses))
+            .route(web::post().to(reference::create_status))
+            .default_service(meta::method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/contact/type")
+            .route(web::get().to(reference::list_types))
+            .route(web::post().to(reference::create_type))
+            .default_service(meta::method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/{entityType}/customfield/definitions")
+            .route(web::get().to(reference::list_custom_fields))
+            .default_service(meta::method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/{entityType}/customfield")
+            .route(web::post().to(reference::create_custom_field))
+            .default_service(meta::method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/settings/currency")
+            .route(web::get().to(reference::list_currencies))
+            .default_service(meta::method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/api/2.0/crm/task")
+            .route(web::post().to(tasks::create_task))
+            .default_service(meta::method_not_allowed("POST")),
     );
     meta::configure(cfg);
 }

@@ -163,6 +163,7 @@ impl TestApp {
             bind: "127.0.0.1:0".to_owned(),
             database: DbConfig::new(url.clone()),
             workers: Some(2),
+            body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
         };
         let app = Application::build(config).await.expect("server starts");
         let address = format!("http://127.0.0.1:{}", app.port());

@@ -20,6 +20,10 @@ use crate::{
     error::ApiError,
 };
 
+mod create;
+
+pub use create::{Draft, create};
+
 /// Where the built-in default pictures are served (see `crate::routes::meta`).
 pub mod pictures {
     /// A person's small default picture.
@@ -400,6 +404,54 @@ pub async fn load(
         contact,
         permissions,
     }))
+}
+
+#[derive(Debug, FromQueryResult)]
+struct AccessRow {
+    share_type: i16,
+    caller_listed: i64,
+}
+
+/// What `caller` may do with contact `id`, or `None` when it does not exist.
+pub async fn permissions(
+    db: &impl ConnectionTrait,
+    id: i32,
+    caller: &user::Model,
+) -> Result<Option<Permissions>, ApiError> {
+    let row = AccessRow::find_by_statement(statement(
+        db.get_database_backend(),
+        "SELECT c.share_type, (SELECT COUNT(*) FROM contact_access a \
+           WHERE a.contact_id = c.id AND a.user_id = $2) AS caller_listed \
+         FROM contacts c WHERE c.id = $1",
+        vec![id.into(), caller.id.into()],
+    ))
+    .one(db)
+    .await?;
+    row.map(|row| {
+        let share: ShareType = stored_enum(row.share_type)?;
+        Ok(Permissions::of(
+            caller.is_admin,
+            share,
+            row.caller_listed > 0,
+        ))
+    })
+    .transpose()
+}
+
+/// The contact as `caller` sees it: 404 when it does not exist, 403 when `caller` may not read it.
+pub async fn get(
+    db: &DatabaseConnection,
+    id: i32,
+    caller: &user::Model,
+) -> Result<Contact, ApiError> {
+    let snapshot = load(db, id, caller).await?.ok_or_else(|| not_found(id))?;
+    if !snapshot.permissions.read {
+        return Err(ApiError::Forbidden(format!(
+            "You may not read contact {id}: it is private, you are not on its access list and \
+             you are not an administrator."
+        )));
+    }
+    Ok(snapshot.contact)
 }
 
 fn not_found(id: i32) -> ApiError {

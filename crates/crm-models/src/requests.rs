@@ -1,0 +1,279 @@
+//! Request bodies of the create endpoints, and the objects only they return.
+//!
+//! Every request type rejects unknown properties, so a misspelt property is an error rather
+//! than silently ignored. Length limits are part of the schemas.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{FieldType, InfoType, ShareType};
+
+/// Longest accepted name, title, label, tag or info value, in characters.
+pub const MAX_NAME: usize = 255;
+/// Longest accepted free text (`About`, `Description`, custom-field values and masks).
+pub const MAX_TEXT: usize = 10_000;
+/// Most entries accepted in one nested collection of a new contact.
+pub const MAX_ITEMS: usize = 100;
+
+/// Declares a new-contact request: the given fields, then every field persons and companies
+/// share. (Both are flat JSON objects that reject unknown properties, which `#[serde(flatten)]`
+/// cannot express.)
+macro_rules! new_contact {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }
+    ) => {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+        $(#[$meta])*
+        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// Free-text background information.
+            #[serde(default)]
+            #[schema(max_length = 10000, example = "Met at the Berlin trade fair.")]
+            pub about: String,
+            /// The industry the contact works in.
+            #[serde(default)]
+            #[schema(max_length = 255, example = "Logistics")]
+            pub industry: String,
+            /// ID of a contact status (`GET /api/2.0/crm/contact/status`).
+            #[serde(default)]
+            #[schema(format = Int32, example = 2)]
+            pub contact_status_id: Option<i32>,
+            /// ID of a contact type (`GET /api/2.0/crm/contact/type`).
+            #[serde(default)]
+            #[schema(format = Int32, example = 1)]
+            pub contact_type_id: Option<i32>,
+            /// ISO 4217 code of a currency (`GET /api/2.0/crm/settings/currency`).
+            #[serde(default)]
+            #[schema(example = "EUR", min_length = 3, max_length = 3)]
+            pub currency: Option<String>,
+            /// How the contact is shared; ReadWrite (1) when absent.
+            #[serde(default)]
+            pub share_type: ShareType,
+            /// IDs of the users the contact is explicitly shared with.
+            #[serde(default)]
+            #[schema(max_items = 100)]
+            pub access_list: Vec<Uuid>,
+            /// Phones, emails, websites, social profiles…
+            #[serde(default)]
+            #[schema(max_items = 100)]
+            pub common_data: Vec<NewContactInfo>,
+            /// Postal addresses.
+            #[serde(default)]
+            #[schema(max_items = 100)]
+            pub addresses: Vec<NewAddress>,
+            /// Values of custom fields defined for this kind of contact.
+            #[serde(default)]
+            #[schema(max_items = 100)]
+            pub custom_fields: Vec<CustomFieldValue>,
+            /// Tag titles; a tag is created on first use.
+            #[serde(default)]
+            #[schema(max_items = 100, example = json!(["vip", "partner"]))]
+            pub tags: Vec<String>,
+        }
+    };
+}
+
+new_contact! {
+    /// A new person.
+    NewPerson {
+        /// First name (required, not blank).
+        #[schema(min_length = 1, max_length = 255, example = "Jane")]
+        first_name: String,
+        /// Last name.
+        #[serde(default)]
+        #[schema(max_length = 255, example = "Doe")]
+        last_name: String,
+        /// Job title.
+        #[serde(default)]
+        #[schema(max_length = 255, example = "Head of purchasing")]
+        job_title: String,
+        /// ID of the company the person works for.
+        #[serde(default)]
+        #[schema(format = Int32, example = 7)]
+        company_id: Option<i32>,
+    }
+}
+
+new_contact! {
+    /// A new company.
+    NewCompany {
+        /// The company's name (required, not blank).
+        #[schema(min_length = 1, max_length = 255, example = "Northwind Traders")]
+        company_name: String,
+    }
+}
+
+/// A contact info of a new contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NewContactInfo {
+    /// The kind of info (not Address: addresses go in `Addresses`).
+    pub info_type: InfoType,
+    /// The category: for phones 0 Home, 1 Work, 2 Mobile, 3 Fax, 4 Direct, 5 Other; for every
+    /// other kind 0 Home, 1 Work, 2 Other.
+    #[serde(default)]
+    #[schema(format = Int32, example = 1)]
+    pub category: i32,
+    /// The value (required, not blank).
+    #[schema(min_length = 1, max_length = 255, example = "jane.doe@example.com")]
+    pub data: String,
+    /// Whether this is the contact's primary info of its kind.
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+/// A postal address of a new contact.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NewAddress {
+    /// Street and house number.
+    #[serde(default)]
+    #[schema(max_length = 255, example = "12 Harbour Road")]
+    pub street: String,
+    /// City.
+    #[serde(default)]
+    #[schema(max_length = 255, example = "Riga")]
+    pub city: String,
+    /// State or region.
+    #[serde(default)]
+    #[schema(max_length = 255, example = "")]
+    pub state: String,
+    /// Postal code.
+    #[serde(default)]
+    #[schema(max_length = 255, example = "LV-1010")]
+    pub zip: String,
+    /// Country.
+    #[serde(default)]
+    #[schema(max_length = 255, example = "Latvia")]
+    pub country: String,
+    /// Category: 0 Home, 1 Postal, 2 Office, 3 Billing, 4 Other, 5 Work.
+    #[serde(default)]
+    #[schema(format = Int32, example = 2)]
+    pub category: i32,
+    /// Whether this is the contact's primary address.
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+/// A new contact's value of a custom field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CustomFieldValue {
+    /// ID of a custom field defined for this kind of contact (not a heading).
+    #[schema(format = Int32, example = 3)]
+    pub field_id: i32,
+    /// The value.
+    #[schema(max_length = 10000, example = "2019-05-01")]
+    pub value: String,
+}
+
+/// A new contact status or contact type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NewListItem {
+    /// The title (required, not blank, unique in its list).
+    #[schema(min_length = 1, max_length = 255, example = "Lost")]
+    pub title: String,
+    /// A description.
+    #[serde(default)]
+    #[schema(max_length = 10000, example = "")]
+    pub description: String,
+    /// A CSS hex colour.
+    #[serde(default)]
+    #[schema(max_length = 255, example = "#b0b0b0")]
+    pub color: String,
+    /// Position in the list; after the last item when absent.
+    #[serde(default)]
+    #[schema(format = Int32, example = 3)]
+    pub sort_order: Option<i32>,
+}
+
+/// A new custom-field definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NewCustomField {
+    /// The label (required, not blank).
+    #[schema(min_length = 1, max_length = 255, example = "Customer since")]
+    pub label: String,
+    /// The kind of field.
+    pub field_type: FieldType,
+    /// The mask, e.g. the options of a select box as a JSON array.
+    #[serde(default)]
+    #[schema(max_length = 10000, example = "")]
+    pub mask: String,
+    /// Position in the form; after the last field when absent.
+    #[serde(default)]
+    #[schema(format = Int32, example = 0)]
+    pub position: Option<i32>,
+}
+
+/// A custom-field definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomFieldDefinition {
+    /// The definition's ID.
+    #[serde(rename = "ID")]
+    #[schema(format = Int32, example = 3)]
+    pub id: i32,
+    /// The label.
+    #[schema(example = "Customer since")]
+    pub label: String,
+    /// The kind of field.
+    pub field_type: FieldType,
+    /// The mask.
+    #[schema(example = "")]
+    pub mask: String,
+    /// Position in the form.
+    #[schema(format = Int32, example = 0)]
+    pub position: i32,
+    /// The kind of contact it is defined for: `contact` (all), `person` or `company`.
+    #[schema(example = "person")]
+    pub entity_type: String,
+}
+
+/// A new task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NewTask {
+    /// The title (required, not blank).
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        example = "Call back about the offer"
+    )]
+    pub title: String,
+    /// ID of the contact the task is about.
+    #[schema(format = Int32, example = 42)]
+    pub contact_id: i32,
+    /// When the task is due (RFC 3339).
+    #[serde(default)]
+    pub deadline: Option<DateTime<Utc>>,
+    /// Whether the task is done.
+    #[serde(default)]
+    pub is_closed: bool,
+}
+
+/// A task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Task {
+    /// The task's ID.
+    #[serde(rename = "ID")]
+    #[schema(format = Int32, example = 5)]
+    pub id: i32,
+    /// The title.
+    #[schema(example = "Call back about the offer")]
+    pub title: String,
+    /// ID of the contact the task is about.
+    #[schema(format = Int32, example = 42)]
+    pub contact_id: i32,
+    /// When the task is due, or `null`.
+    #[schema(required = true)]
+    pub deadline: Option<DateTime<Utc>>,
+    /// Whether the task is done.
+    pub is_closed: bool,
+}

@@ -1,0 +1,417 @@
+//! Creating a contact with every nested collection, in one transaction: a request that fails
+//! validation writes nothing.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::Utc;
+use crm_models::{
+    FieldType, InfoType, MAX_ITEMS, MAX_NAME, MAX_TEXT, NewAddress, NewCompany, NewContactInfo,
+    NewPerson, ShareType,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{Snapshot, load, write_transaction};
+use crate::{
+    db::entities::{
+        contact, contact_access, contact_info, contact_tag, currency, custom_field,
+        custom_field_value, list_item, tag, user,
+    },
+    error::ApiError,
+    validate,
+};
+
+/// A new contact, person or company, in one shape.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    is_company: bool,
+    first_name: String,
+    last_name: String,
+    company_name: String,
+    job_title: String,
+    company_id: Option<i32>,
+    about: String,
+    industry: String,
+    status_id: Option<i32>,
+    type_id: Option<i32>,
+    currency: Option<String>,
+    share_type: ShareType,
+    access_list: Vec<Uuid>,
+    common_data: Vec<NewContactInfo>,
+    addresses: Vec<NewAddress>,
+    custom_fields: Vec<crm_models::CustomFieldValue>,
+    tags: Vec<String>,
+}
+
+/// Builds a [`Draft`] from a request: the given fields, then the shared ones.
+macro_rules! draft {
+    ($new:ident, $($field:ident: $value:expr),* $(,)?) => {
+        Draft {
+            $($field: $value,)*
+            about: $new.about,
+            industry: $new.industry,
+            status_id: $new.contact_status_id,
+            type_id: $new.contact_type_id,
+            currency: $new.currency,
+            share_type: $new.share_type,
+            access_list: $new.access_list,
+            common_data: $new.common_data,
+            addresses: $new.addresses,
+            custom_fields: $new.custom_fields,
+            tags: $new.tags,
+        }
+    };
+}
+
+impl From<NewPerson> for Draft {
+    fn from(new: NewPerson) -> Self {
+        draft!(new,
+            is_company: false,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            company_name: String::new(),
+            job_title: new.job_title,
+            company_id: new.company_id,
+        )
+    }
+}
+
+impl From<NewCompany> for Draft {
+    fn from(new: NewCompany) -> Self {
+        draft!(new,
+            is_company: true,
+            first_name: String::new(),
+            last_name: String::new(),
+            company_name: new.company_name,
+            job_title: String::new(),
+            company_id: None,
+        )
+    }
+}
+
+impl Draft {
+    /// Checks everything that needs no database.
+    fn check_shape(&mut self) -> Result<(), ApiError> {
+        if self.is_company {
+            validate::required("CompanyName", &self.company_name, MAX_NAME)?;
+        } else {
+            validate::required("FirstName", &self.first_name, MAX_NAME)?;
+            validate::optional("LastName", &self.last_name, MAX_NAME)?;
+            validate::optional("JobTitle", &self.job_title, MAX_NAME)?;
+        }
+        validate::optional("About", &self.about, MAX_TEXT)?;
+        validate::optional("Industry", &self.industry, MAX_NAME)?;
+        validate::items("AccessList", self.access_list.len(), MAX_ITEMS)?;
+        validate::items("CommonData", self.common_data.len(), MAX_ITEMS)?;
+        validate::items("Addresses", self.addresses.len(), MAX_ITEMS)?;
+        validate::items("CustomFields", self.custom_fields.len(), MAX_ITEMS)?;
+        validate::items("Tags", self.tags.len(), MAX_ITEMS)?;
+
+        for (i, info) in self.common_data.iter().enumerate() {
+            if info.info_type == InfoType::Address {
+                return Err(ApiError::invalid_field(
+                    format!("CommonData[{i}].InfoType"),
+                    "addresses go in Addresses",
+                ));
+            }
+            category(
+                &format!("CommonData[{i}].Category"),
+                info.info_type,
+                info.category,
+            )?;
+            validate::required(&format!("CommonData[{i}].Data"), &info.data, MAX_NAME)?;
+        }
+        for (i, address) in self.addresses.iter().enumerate() {
+            category(
+                &format!("Addresses[{i}].Category"),
+                InfoType::Address,
+                address.category,
+            )?;
+            for (name, value) in [
+                ("Street", &address.street),
+                ("City", &address.city),
+                ("State", &address.state),
+                ("Zip", &address.zip),
+                ("Country", &address.country),
+            ] {
+                validate::optional(&format!("Addresses[{i}].{name}"), value, MAX_NAME)?;
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, value) in self.custom_fields.iter().enumerate() {
+            if !seen.insert(value.field_id) {
+                return Err(ApiError::invalid_field(
+                    format!("CustomFields[{i}].FieldId"),
+                    format!("custom field {} is given twice", value.field_id),
+                ));
+            }
+            validate::optional(&format!("CustomFields[{i}].Value"), &value.value, MAX_TEXT)?;
+        }
+        for (i, title) in self.tags.iter().enumerate() {
+            validate::required(&format!("Tags[{i}]"), title, MAX_NAME)?;
+        }
+        // Tags and users given twice count once.
+        let tags: BTreeSet<String> = self.tags.iter().map(|t| t.trim().to_owned()).collect();
+        self.tags = tags.into_iter().collect();
+        let users: BTreeSet<Uuid> = self.access_list.iter().copied().collect();
+        self.access_list = users.into_iter().collect();
+        if let Some(code) = &mut self.currency {
+            *code = code.trim().to_ascii_uppercase();
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `category` exists for `info_type`.
+fn category(field: &str, info_type: InfoType, category: i32) -> Result<(), ApiError> {
+    if info_type.category_name(category).is_some() {
+        return Ok(());
+    }
+    let names = info_type
+        .category_names()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{i} {name}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApiError::invalid_field(
+        field,
+        format!("{category} is not a category of {info_type} ({names})"),
+    ))
+}
+
+/// Checks that every ID the draft refers to exists and fits.
+async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(), ApiError> {
+    if let Some(id) = draft.company_id {
+        match contact::Entity::find_by_id(id).one(tx).await? {
+            None => {
+                return Err(ApiError::invalid_field(
+                    "CompanyId",
+                    format!("no contact with ID {id} exists"),
+                ));
+            }
+            Some(company) if !company.is_company => {
+                return Err(ApiError::invalid_field(
+                    "CompanyId",
+                    format!("contact {id} is a person, not a company"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for (field, id, kind, what) in [
+        (
+            "ContactStatusId",
+            draft.status_id,
+            list_item::KIND_STATUS,
+            "contact status",
+        ),
+        (
+            "ContactTypeId",
+            draft.type_id,
+            list_item::KIND_TYPE,
+            "contact type",
+        ),
+    ] {
+        let Some(id) = id else { continue };
+        let found = list_item::Entity::find_by_id(id).one(tx).await?;
+        if found.is_none_or(|item| item.kind != kind) {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("no {what} with ID {id} exists"),
+            ));
+        }
+    }
+    if let Some(code) = &draft.currency
+        && currency::Entity::find_by_id(code.clone())
+            .one(tx)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::invalid_field(
+            "Currency",
+            format!("{code:?} is not a known currency (see GET /api/2.0/crm/settings/currency)"),
+        ));
+    }
+    if !draft.custom_fields.is_empty() {
+        let ids: Vec<i32> = draft.custom_fields.iter().map(|v| v.field_id).collect();
+        let fields: HashMap<i32, custom_field::Model> = custom_field::Entity::find()
+            .filter(custom_field::Column::Id.is_in(ids))
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect();
+        let kind = if draft.is_company {
+            custom_field::FOR_COMPANY
+        } else {
+            custom_field::FOR_PERSON
+        };
+        for (i, value) in draft.custom_fields.iter().enumerate() {
+            let field = format!("CustomFields[{i}].FieldId");
+            let Some(definition) = fields.get(&value.field_id) else {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!("no custom field with ID {} exists", value.field_id),
+                ));
+            };
+            if definition.entity_type != custom_field::FOR_CONTACT && definition.entity_type != kind
+            {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!(
+                        "custom field {} is not defined for {}",
+                        value.field_id,
+                        if draft.is_company {
+                            "companies"
+                        } else {
+                            "persons"
+                        }
+                    ),
+                ));
+            }
+            if definition.field_type == FieldType::Heading.value() as i16 {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!(
+                        "custom field {} is a heading and takes no value",
+                        value.field_id
+                    ),
+                ));
+            }
+        }
+    }
+    if !draft.access_list.is_empty() {
+        let found: HashSet<Uuid> = user::Entity::find()
+            .filter(user::Column::Id.is_in(draft.access_list.clone()))
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        if let Some(missing) = draft.access_list.iter().find(|id| !found.contains(id)) {
+            return Err(ApiError::invalid_field(
+                "AccessList",
+                format!("no user with ID {missing} exists"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a contact and returns it as `caller` sees it.
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &user::Model,
+    mut draft: Draft,
+) -> Result<Snapshot, ApiError> {
+    draft.check_shape()?;
+    let tx = db.begin_with_options(write_transaction()).await?;
+    check_references(&tx, &draft).await?;
+
+    let id = contact::ActiveModel {
+        is_company: Set(draft.is_company),
+        first_name: Set(draft.first_name),
+        last_name: Set(draft.last_name),
+        company_name: Set(draft.company_name),
+        job_title: Set(draft.job_title),
+        company_id: Set(draft.company_id),
+        about: Set(draft.about),
+        industry: Set(draft.industry),
+        status_id: Set(draft.status_id),
+        type_id: Set(draft.type_id),
+        currency: Set(draft.currency),
+        share_type: Set(draft.share_type.value() as i16),
+        created_by: Set(caller.id),
+        created_at: Set(Utc::now()),
+        small_photo_url: Set(None),
+        medium_photo_url: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?
+    .id;
+
+    let info = |info_type: InfoType, category: i32, primary: bool| contact_info::ActiveModel {
+        contact_id: Set(id),
+        info_type: Set(info_type.value() as i16),
+        // `check_shape` bounded the category to a name's index.
+        category: Set(category as i16),
+        is_primary: Set(primary),
+        data: Set(String::new()),
+        street: Set(String::new()),
+        city: Set(String::new()),
+        state: Set(String::new()),
+        zip: Set(String::new()),
+        country: Set(String::new()),
+        ..Default::default()
+    };
+    let mut infos = Vec::with_capacity(draft.common_data.len() + draft.addresses.len());
+    for new in draft.common_data {
+        let mut row = info(new.info_type, new.category, new.is_primary);
+        row.data = Set(new.data);
+        infos.push(row);
+    }
+    for new in draft.addresses {
+        let mut row = info(InfoType::Address, new.category, new.is_primary);
+        row.street = Set(new.street);
+        row.city = Set(new.city);
+        row.state = Set(new.state);
+        row.zip = Set(new.zip);
+        row.country = Set(new.country);
+        infos.push(row);
+    }
+    contact_info::Entity::insert_many(infos)
+        .exec_without_returning(&tx)
+        .await?;
+
+    custom_field_value::Entity::insert_many(draft.custom_fields.into_iter().map(|value| {
+        custom_field_value::ActiveModel {
+            contact_id: Set(id),
+            field_id: Set(value.field_id),
+            value: Set(value.value),
+        }
+    }))
+    .exec_without_returning(&tx)
+    .await?;
+
+    contact_access::Entity::insert_many(draft.access_list.into_iter().map(|user_id| {
+        contact_access::ActiveModel {
+            contact_id: Set(id),
+            user_id: Set(user_id),
+        }
+    }))
+    .exec_without_returning(&tx)
+    .await?;
+
+    if !draft.tags.is_empty() {
+        tag::Entity::insert_many(draft.tags.iter().map(|title| tag::ActiveModel {
+            title: Set(title.clone()),
+            ..Default::default()
+        }))
+        .on_conflict_do_nothing_on([tag::Column::Title])
+        .exec_without_returning(&tx)
+        .await?;
+        let tags = tag::Entity::find()
+            .filter(tag::Column::Title.is_in(draft.tags))
+            .all(&tx)
+            .await?;
+        contact_tag::Entity::insert_many(tags.into_iter().map(|tag| contact_tag::ActiveModel {
+            contact_id: Set(id),
+            tag_id: Set(tag.id),
+        }))
+        .exec_without_returning(&tx)
+        .await?;
+    }
+
+    let snapshot = load(&tx, id, caller).await?.ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "contact {id} vanished inside its own transaction"
+        ))
+    })?;
+    tx.commit().await?;
+    Ok(snapshot)
+}

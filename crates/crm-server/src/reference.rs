@@ -1,0 +1,245 @@
+//! Reference data: contact statuses and types, custom-field definitions, currencies.
+
+use crm_models::{
+    Currency, CustomFieldDefinition, FieldType, ListItem, MAX_NAME, MAX_TEXT, NewCustomField,
+    NewListItem,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use crate::{
+    contacts::write_transaction,
+    db::entities::{currency, custom_field, list_item, user},
+    error::ApiError,
+    validate,
+};
+
+/// Which list of contact items: statuses or types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Contact statuses (Cold, Warm, Hot…).
+    Status,
+    /// Contact types (Client, Supplier…).
+    Type,
+}
+
+impl ListKind {
+    fn stored(self) -> i16 {
+        match self {
+            Self::Status => list_item::KIND_STATUS,
+            Self::Type => list_item::KIND_TYPE,
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Self::Status => "contact statuses",
+            Self::Type => "contact types",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Status => "contact status",
+            Self::Type => "contact type",
+        }
+    }
+}
+
+fn list_item(model: list_item::Model) -> ListItem {
+    ListItem {
+        title: model.title,
+        description: model.description,
+        color: model.color,
+        sort_order: model.sort_order,
+        id: model.id,
+    }
+}
+
+/// Only administrators may change reference data.
+pub fn require_admin(caller: &user::Model, what: &str) -> Result<(), ApiError> {
+    if caller.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "only administrators may create {what}"
+        )))
+    }
+}
+
+/// The items of a list, by sort order.
+pub async fn list_items(
+    db: &DatabaseConnection,
+    kind: ListKind,
+) -> Result<Vec<ListItem>, ApiError> {
+    Ok(list_item::Entity::find()
+        .filter(list_item::Column::Kind.eq(kind.stored()))
+        .order_by_asc(list_item::Column::SortOrder)
+        .order_by_asc(list_item::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(list_item)
+        .collect())
+}
+
+/// Adds an item to a list (administrators only). A title already in the list (ignoring case)
+/// is a 409.
+pub async fn add_list_item(
+    db: &DatabaseConnection,
+    caller: &user::Model,
+    kind: ListKind,
+    new: NewListItem,
+) -> Result<ListItem, ApiError> {
+    require_admin(caller, kind.plural())?;
+    validate::required("Title", &new.title, MAX_NAME)?;
+    validate::optional("Description", &new.description, MAX_TEXT)?;
+    validate::optional("Color", &new.color, MAX_NAME)?;
+    let title = new.title.trim().to_owned();
+
+    let tx = db.begin_with_options(write_transaction()).await?;
+    let existing = list_item::Entity::find()
+        .filter(list_item::Column::Kind.eq(kind.stored()))
+        .all(&tx)
+        .await?;
+    if existing
+        .iter()
+        .any(|item| item.title.to_lowercase() == title.to_lowercase())
+    {
+        return Err(ApiError::Conflict(format!(
+            "a {} titled {title:?} already exists",
+            kind.noun()
+        )));
+    }
+    let sort_order = new.sort_order.unwrap_or_else(|| {
+        existing
+            .iter()
+            .map(|item| item.sort_order)
+            .max()
+            .map_or(0, |max| max.saturating_add(1))
+    });
+    let row = list_item::ActiveModel {
+        kind: Set(kind.stored()),
+        title: Set(title),
+        description: Set(new.description),
+        color: Set(new.color),
+        sort_order: Set(sort_order),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(list_item(row))
+}
+
+/// The kind of contact a custom field is defined for, as the path names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityType(i16);
+
+impl EntityType {
+    /// Parses `contact`, `person` or `company`.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw {
+            "contact" => Ok(Self(custom_field::FOR_CONTACT)),
+            "person" => Ok(Self(custom_field::FOR_PERSON)),
+            "company" => Ok(Self(custom_field::FOR_COMPANY)),
+            other => Err(ApiError::invalid_field(
+                "entityType",
+                format!("{other:?} is not one of contact, person, company"),
+            )),
+        }
+    }
+
+    fn name(stored: i16) -> &'static str {
+        match stored {
+            custom_field::FOR_PERSON => "person",
+            custom_field::FOR_COMPANY => "company",
+            _ => "contact",
+        }
+    }
+}
+
+fn definition(model: custom_field::Model) -> Result<CustomFieldDefinition, ApiError> {
+    Ok(CustomFieldDefinition {
+        id: model.id,
+        label: model.label,
+        field_type: FieldType::try_from(i64::from(model.field_type))
+            .map_err(|error| ApiError::Internal(anyhow::anyhow!("corrupt row: {error}")))?,
+        mask: model.mask,
+        position: model.position,
+        entity_type: EntityType::name(model.entity_type).to_owned(),
+    })
+}
+
+/// The custom fields defined for exactly this entity type, by position.
+pub async fn custom_fields(
+    db: &DatabaseConnection,
+    entity: EntityType,
+) -> Result<Vec<CustomFieldDefinition>, ApiError> {
+    custom_field::Entity::find()
+        .filter(custom_field::Column::EntityType.eq(entity.0))
+        .order_by_asc(custom_field::Column::Position)
+        .order_by_asc(custom_field::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(definition)
+        .collect()
+}
+
+/// Defines a custom field (administrators only).
+pub async fn add_custom_field(
+    db: &DatabaseConnection,
+    caller: &user::Model,
+    entity: EntityType,
+    new: NewCustomField,
+) -> Result<CustomFieldDefinition, ApiError> {
+    require_admin(caller, "custom fields")?;
+    validate::required("Label", &new.label, MAX_NAME)?;
+    validate::optional("Mask", &new.mask, MAX_TEXT)?;
+    let tx = db.begin_with_options(write_transaction()).await?;
+    let position = match new.position {
+        Some(position) => position,
+        None => custom_field::Entity::find()
+            .filter(custom_field::Column::EntityType.eq(entity.0))
+            .select_only()
+            .column_as(custom_field::Column::Position.max(), "max")
+            .into_tuple::<Option<i32>>()
+            .one(&tx)
+            .await?
+            .flatten()
+            .map_or(0, |max| max.saturating_add(1)),
+    };
+    let row = custom_field::ActiveModel {
+        entity_type: Set(entity.0),
+        label: Set(new.label.trim().to_owned()),
+        field_type: Set(new.field_type.value() as i16),
+        mask: Set(new.mask),
+        position: Set(position),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    definition(row)
+}
+
+/// Every currency, by code.
+pub async fn currencies(db: &DatabaseConnection) -> Result<Vec<Currency>, ApiError> {
+    Ok(currency::Entity::find()
+        .order_by_asc(currency::Column::Abbreviation)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| Currency {
+            title: c.title,
+            symbol: c.symbol,
+            abbreviation: c.abbreviation,
+            culture_name: c.culture_name,
+            is_convertable: c.is_convertable,
+            is_basic: c.is_basic,
+        })
+        .collect())
+}

@@ -1,0 +1,235 @@
+//! Reference data: contact statuses and types, custom fields, currencies.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use crm_models::{Currency, CustomFieldDefinition, Error, ListItem, NewCustomField, NewListItem};
+
+use crate::{
+    auth::Caller,
+    error::ApiError,
+    json::JsonBody,
+    reference::{self, EntityType, ListKind},
+    startup::AppState,
+};
+
+use super::AcceptsJson;
+
+/// List contact statuses
+///
+/// Returns the contact statuses (Cold, Warm, Hot, …), by sort order.
+#[utoipa::path(
+    get,
+    path = "/api/2.0/crm/contact/status",
+    operation_id = "listContactStatuses",
+    tag = "Reference data",
+    responses(
+        (status = 200, description = "The contact statuses.", body = Vec<ListItem>),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn list_statuses(
+    _: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<ListItem>>, ApiError> {
+    Ok(web::Json(
+        reference::list_items(&state.db, ListKind::Status).await?,
+    ))
+}
+
+/// Create a contact status
+///
+/// Adds a contact status (administrators only). Without `SortOrder` it goes last.
+#[utoipa::path(
+    post,
+    path = "/api/2.0/crm/contact/status",
+    operation_id = "createContactStatus",
+    tag = "Reference data",
+    request_body = NewListItem,
+    responses(
+        (status = 201, description = "The new contact status.", body = ListItem),
+        (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 403, description = "The caller is not an administrator.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 409, description = "A status with this title exists.", body = Error),
+        (status = 413, description = "The body is over the size limit.", body = Error),
+        (status = 415, description = "The body is not declared as application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn create_status(
+    caller: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+    JsonBody(new): JsonBody<NewListItem>,
+) -> Result<HttpResponse, ApiError> {
+    let item = reference::add_list_item(&state.db, &caller.0, ListKind::Status, new).await?;
+    Ok(HttpResponse::Created().json(item))
+}
+
+/// List contact types
+///
+/// Returns the contact types (Client, Supplier, Partner, Competitor, …), by sort order.
+#[utoipa::path(
+    get,
+    path = "/api/2.0/crm/contact/type",
+    operation_id = "listContactTypes",
+    tag = "Reference data",
+    responses(
+        (status = 200, description = "The contact types.", body = Vec<ListItem>),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn list_types(
+    _: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<ListItem>>, ApiError> {
+    Ok(web::Json(
+        reference::list_items(&state.db, ListKind::Type).await?,
+    ))
+}
+
+/// Create a contact type
+///
+/// Adds a contact type (administrators only). Without `SortOrder` it goes last.
+#[utoipa::path(
+    post,
+    path = "/api/2.0/crm/contact/type",
+    operation_id = "createContactType",
+    tag = "Reference data",
+    request_body = NewListItem,
+    responses(
+        (status = 201, description = "The new contact type.", body = ListItem),
+        (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 403, description = "The caller is not an administrator.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 409, description = "A type with this title exists.", body = Error),
+        (status = 413, description = "The body is over the size limit.", body = Error),
+        (status = 415, description = "The body is not declared as application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn create_type(
+    caller: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+    JsonBody(new): JsonBody<NewListItem>,
+) -> Result<HttpResponse, ApiError> {
+    let item = reference::add_list_item(&state.db, &caller.0, ListKind::Type, new).await?;
+    Ok(HttpResponse::Created().json(item))
+}
+
+fn entity_type(req: &HttpRequest) -> Result<EntityType, ApiError> {
+    EntityType::parse(req.match_info().get("entityType").unwrap_or_default())
+}
+
+/// List custom fields
+///
+/// Returns the custom fields defined for exactly this kind of contact (`contact` fields apply
+/// to persons and companies alike), by position.
+#[utoipa::path(
+    get,
+    path = "/api/2.0/crm/{entityType}/customfield/definitions",
+    operation_id = "listCustomFields",
+    tag = "Reference data",
+    params(
+        ("entityType" = String, Path, description = "`contact` (all contacts), `person` or `company`", example = "person"),
+    ),
+    responses(
+        (status = 200, description = "The custom-field definitions.", body = Vec<CustomFieldDefinition>),
+        (status = 400, description = "`entityType` is not contact, person or company.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn list_custom_fields(
+    _: Caller,
+    _: AcceptsJson,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<CustomFieldDefinition>>, ApiError> {
+    let entity = entity_type(&req)?;
+    Ok(web::Json(
+        reference::custom_fields(&state.db, entity).await?,
+    ))
+}
+
+/// Create a custom field
+///
+/// Defines a custom field for a kind of contact (administrators only). Without `Position` it
+/// goes last.
+#[utoipa::path(
+    post,
+    path = "/api/2.0/crm/{entityType}/customfield",
+    operation_id = "createCustomField",
+    tag = "Reference data",
+    params(
+        ("entityType" = String, Path, description = "`contact` (all contacts), `person` or `company`", example = "person"),
+    ),
+    request_body = NewCustomField,
+    responses(
+        (status = 201, description = "The new custom-field definition.", body = CustomFieldDefinition),
+        (status = 400, description = "The body is malformed, a field is invalid, or `entityType` is not contact, person or company.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 403, description = "The caller is not an administrator.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 413, description = "The body is over the size limit.", body = Error),
+        (status = 415, description = "The body is not declared as application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn create_custom_field(
+    caller: Caller,
+    _: AcceptsJson,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    JsonBody(new): JsonBody<NewCustomField>,
+) -> Result<HttpResponse, ApiError> {
+    let entity = entity_type(&req)?;
+    let field = reference::add_custom_field(&state.db, &caller.0, entity, new).await?;
+    Ok(HttpResponse::Created().json(field))
+}
+
+/// List currencies
+///
+/// Returns every currency a contact may have (ISO 4217), by code.
+#[utoipa::path(
+    get,
+    path = "/api/2.0/crm/settings/currency",
+    operation_id = "listCurrencies",
+    tag = "Reference data",
+    responses(
+        (status = 200, description = "The currencies.", body = Vec<Currency>),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn list_currencies(
+    _: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<Currency>>, ApiError> {
+    Ok(web::Json(reference::currencies(&state.db).await?))
+}

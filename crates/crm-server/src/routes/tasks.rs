@@ -1,0 +1,41 @@
+//! `/api/2.0/crm/task`
+
+use actix_web::{HttpResponse, web};
+use crm_models::{Error, NewTask, Task};
+
+use crate::{auth::Caller, error::ApiError, json::JsonBody, startup::AppState, tasks};
+
+use super::AcceptsJson;
+
+/// Create a task
+///
+/// Adds a task to a contact the caller may edit. Open tasks past their deadline make the
+/// contact's `HaveLateTasks` true.
+#[utoipa::path(
+    post,
+    path = "/api/2.0/crm/task",
+    operation_id = "createTask",
+    tag = "Tasks",
+    request_body = NewTask,
+    responses(
+        (status = 201, description = "The new task.", body = Task),
+        (status = 400, description = "The body is malformed or a field is invalid (e.g. an unknown `ContactId`); the message names the field.", body = Error),
+        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
+        (status = 403, description = "The caller may not edit the contact.", body = Error),
+        (status = 406, description = "The Accept header excludes application/json.", body = Error),
+        (status = 413, description = "The body is over the size limit.", body = Error),
+        (status = 415, description = "The body is not declared as application/json.", body = Error),
+        (status = 500, description = "An unexpected error.", body = Error),
+        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+    ),
+    security(("apiKey" = [])),
+)]
+pub async fn create_task(
+    caller: Caller,
+    _: AcceptsJson,
+    state: web::Data<AppState>,
+    JsonBody(new): JsonBody<NewTask>,
+) -> Result<HttpResponse, ApiError> {
+    let task = tasks::create(&state.db, &caller.0, new).await?;
+    Ok(HttpResponse::Created().json(task))
+}

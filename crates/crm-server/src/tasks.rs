@@ -1,0 +1,54 @@
+//! Tasks linked to contacts.
+
+use chrono::Utc;
+use crm_models::{MAX_NAME, NewTask, Task};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
+
+use crate::{
+    contacts::{permissions, write_transaction},
+    db::entities::{task, user},
+    error::ApiError,
+    validate,
+};
+
+/// Adds a task to a contact the caller may edit.
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &user::Model,
+    new: NewTask,
+) -> Result<Task, ApiError> {
+    validate::required("Title", &new.title, MAX_NAME)?;
+    let tx = db.begin_with_options(write_transaction()).await?;
+    let allowed = permissions(&tx, new.contact_id, caller)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "ContactId",
+                format!("no contact with ID {} exists", new.contact_id),
+            )
+        })?;
+    if !allowed.edit {
+        return Err(ApiError::Forbidden(format!(
+            "You may not add tasks to contact {}: you may not edit it.",
+            new.contact_id
+        )));
+    }
+    let row = task::ActiveModel {
+        contact_id: Set(new.contact_id),
+        title: Set(new.title.trim().to_owned()),
+        deadline: Set(new.deadline),
+        is_closed: Set(new.is_closed),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Task {
+        id: row.id,
+        title: row.title,
+        contact_id: row.contact_id,
+        deadline: row.deadline,
+        is_closed: row.is_closed,
+    })
+}
