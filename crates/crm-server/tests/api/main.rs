@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod create;
 mod delete;
 mod fixtures;
 mod helpers;
