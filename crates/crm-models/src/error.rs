@@ -28,3 +28,15 @@ impl Error {
         }
     }
 }
+
+/// The state of the service, from `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Health {
+    /// `ok` when the service can serve requests, `unavailable` otherwise.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// `up` when a query to the database succeeded just now, `down` otherwise.
+    #[schema(example = "up")]
+    pub database: String,
+}

@@ -14,7 +14,7 @@ mod requests;
 
 pub use contact::{Address, Contact, ContactInfo, Currency, CustomField, Employee, ListItem};
 pub use enums::{FieldType, InfoType, ShareType, UnknownVariant};
-pub use error::Error;
+pub use error::{Error, Health};
 pub use requests::{
     CustomFieldDefinition, CustomFieldValue, MAX_ITEMS, MAX_NAME, MAX_TEXT, NewAddress, NewCompany,
     NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask, Task,

@@ -223,6 +223,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database: args.db.config(),
         workers: None,
         body_limit: crate::startup::DEFAULT_BODY_LIMIT,
+        request_timeout: crate::startup::DEFAULT_REQUEST_TIMEOUT,
     };
     let app = Application::build_with_db(&config, db)?;
     tracing::info!(

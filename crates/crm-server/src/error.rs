@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 503: the request took longer than the configured request timeout; nothing it did was kept.
+    #[error("the request took longer than {0:?} and was abandoned; nothing it did was kept")]
+    Timeout(std::time::Duration),
     /// 503: the database cannot be reached right now.
     #[error("the database is unavailable; try again later")]
     Unavailable(#[source] DbErr),
@@ -85,6 +88,7 @@ impl ApiError {
             Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Timeout(_) => "request_timeout",
             Self::Unavailable(_) => "database_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -108,7 +112,7 @@ impl ResponseError for ApiError {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -1,6 +1,9 @@
 //! Building and running the HTTP server.
 
-use std::{net::TcpListener, time::Instant};
+use std::{
+    net::TcpListener,
+    time::{Duration, Instant},
+};
 
 use actix_web::{
     App, HttpServer,
@@ -12,7 +15,7 @@ use actix_web::{
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{db, routes};
+use crate::{db, error::ApiError, routes};
 
 /// The default limit of a request body: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -37,7 +40,12 @@ pub struct Config {
     pub workers: Option<usize>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long a request may take before it is abandoned with a 503.
+    pub request_timeout: Duration,
 }
+
+/// The default request timeout.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -66,9 +74,11 @@ impl Application {
             db: db.clone(),
             body_limit: config.body_limit,
         });
+        let timeout = config.request_timeout;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(move |req, next| abandon_after(timeout, req, next)))
                 .wrap(from_fn(log_request))
                 .configure(routes::configure)
         })
@@ -96,6 +106,19 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Answers 503 when the request takes longer than `timeout`. The handler's future is dropped,
+/// so an open transaction rolls back.
+async fn abandon_after(
+    timeout: Duration,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match tokio::time::timeout(timeout, next.call(req)).await {
+        Ok(response) => response,
+        Err(_) => Err(ApiError::Timeout(timeout).into()),
     }
 }
 

@@ -165,6 +165,7 @@ pub async fn bootstrap(
     key: Option<String>,
 ) -> Result<Option<Bootstrap>, KeyError> {
     let tx = db.begin_with_options(write_transaction()).await?;
+    crate::db::lock_for_setup(&tx).await?;
     if user::Entity::find().count(&tx).await? > 0 {
         return Ok(None);
     }

@@ -5,7 +5,10 @@ pub mod migration;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, Statement, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 /// How to reach the database.
@@ -61,9 +64,39 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// Brings the schema up to date.
+/// The PostgreSQL advisory-lock key that serialises set-up (migrations, the first-start
+/// bootstrap) between instances starting together.
+const SETUP_LOCK: i64 = 0x0C12_5E70;
+
+/// Inside a transaction: waits until no other instance is setting up the database. On
+/// PostgreSQL it takes a transaction-scoped advisory lock; on SQLite the transaction's
+/// `BEGIN IMMEDIATE` already excludes other writers.
+pub async fn lock_for_setup(tx: &DatabaseTransaction) -> Result<(), DbErr> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [SETUP_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Brings the schema up to date, in one transaction that holds the set-up lock: instances
+/// starting together migrate one after the other, and a failed migration leaves nothing behind.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await
+    let tx = db
+        .begin_with_options(crate::contacts::write_transaction())
+        .await?;
+    lock_for_setup(&tx).await?;
+    migration::Migrator::up(&tx, None).await?;
+    tx.commit().await
+}
+
+/// Whether the database answers a trivial query now.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
 }
 
 /// Opens the pool and runs the migrations.

@@ -4,7 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{contacts::pictures, error::ApiError, openapi};
+use crm_models::Health;
+
+use crate::{contacts::pictures, db, error::ApiError, openapi, startup::AppState};
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
@@ -18,6 +20,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/", web::get().to(to_swagger_ui))
     .route("/swagger-ui", web::get().to(to_swagger_ui))
     .route("/images/{name}", web::get().to(picture))
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(health))
+            .default_service(method_not_allowed("GET")),
+    )
     .default_service(web::to(not_found));
 }
 
@@ -51,6 +58,35 @@ async fn picture(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(body))
+}
+
+/// Check the service's health
+///
+/// Reports whether the service can serve requests, which needs its database: 200 when a query
+/// to the database succeeds now, 503 when it does not. Needs no API key; meant for load
+/// balancers and orchestrators.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = "Service",
+    responses(
+        (status = 200, description = "The service and its database are up.", body = Health),
+        (status = 503, description = "The database cannot be reached.", body = Health),
+    ),
+)]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    if db::ping(&state.db).await {
+        HttpResponse::Ok().json(Health {
+            status: "ok".to_owned(),
+            database: "up".to_owned(),
+        })
+    } else {
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "unavailable".to_owned(),
+            database: "down".to_owned(),
+        })
+    }
 }
 
 /// The JSON 404 of a request that matches no route.

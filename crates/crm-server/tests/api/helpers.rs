@@ -164,6 +164,7 @@ impl TestApp {
             database: DbConfig::new(url.clone()),
             workers: Some(2),
             body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
+            request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
         };
         let app = Application::build(config).await.expect("server starts");
         let address = format!("http://127.0.0.1:{}", app.port());
