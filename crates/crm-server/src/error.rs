@@ -1,7 +1,7 @@
 //! `ApiError`: every failure a request can meet, mapped to an HTTP status and the `Error` body.
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr, sqlx};
 
 /// A failed request. Rendered as `application/json` with the `Error` schema.
 #[derive(Debug, thiserror::Error)]
@@ -135,9 +135,39 @@ impl ResponseError for ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
-        match error {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(error),
-            other => Self::Internal(other.into()),
+        if is_unavailable(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Internal(error.into())
         }
+    }
+}
+
+/// Whether a database error means the database cannot be reached (try again later) rather than
+/// a bug: no connection could be had, the connection broke, or the server is shutting down or
+/// refusing connections.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    let runtime = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            // PostgreSQL: class 08 (connection exception), 57P01–57P03 (shutting down,
+            // cannot connect now). SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) past the
+            // busy timeout.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+        }),
+        _ => false,
     }
 }

@@ -72,13 +72,14 @@ macro_rules! backend_tests {
 }
 
 /// A database created for one test and dropped after it.
-enum Scratch {
+pub enum Scratch {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { server: String, name: String },
 }
 
 impl Scratch {
-    async fn create(backend: &Backend) -> (Self, String) {
+    /// Creates an empty database and returns it with its URL.
+    pub async fn create(backend: &Backend) -> (Self, String) {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary folder");
@@ -158,14 +159,21 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a server over a fresh database of `backend`.
     pub async fn spawn_on(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server over a fresh database of `backend`, with `configure` applied to the
+    /// configuration.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let (scratch, url) = Scratch::create(&backend).await;
-        let config = Config {
+        let mut config = Config {
             bind: "127.0.0.1:0".to_owned(),
             database: DbConfig::new(url.clone()),
             workers: Some(2),
             body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
             request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
         };
+        configure(&mut config);
         let app = Application::build(config).await.expect("server starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod concurrency;
 mod create;
 mod delete;
 mod fixtures;
 mod helpers;
 mod http;
+mod processes;

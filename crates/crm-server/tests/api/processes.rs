@@ -1,0 +1,425 @@
+//! Real `crm-server` processes: two instances on one database, `kill -9` in a delete storm,
+//! start-up failures; and the database going away under a running server.
+
+use std::{
+    collections::HashMap,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use futures::future::join_all;
+use reqwest::header;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, FromQueryResult, Statement};
+
+use crate::helpers::{Backend, Scratch, TestApp};
+
+const KEY: &str = "5EED0000-1111-2222-3333-444455556666";
+const SERVER: &str = env!("CARGO_BIN_EXE_crm-server");
+
+/// A `crm-server serve` process, killed when dropped.
+struct ServerProcess {
+    child: Child,
+    address: String,
+}
+
+impl ServerProcess {
+    fn start(database_url: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(SERVER)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database_url])
+            .env("CRM_BOOTSTRAP_API_KEY", KEY)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn ready(self) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            let health = client.get(format!("{}/healthz", self.address)).send().await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return self;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server at {} did not become healthy", self.address);
+    }
+
+    fn kill(&mut self) {
+        // SIGKILL: no graceful shutdown.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Creates `count` contacts with children through `servers` (16 at a time); returns their IDs.
+async fn create_contacts(servers: &[&str], count: usize) -> Vec<i64> {
+    let client = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(16) {
+        let requests = chunk.iter().map(|i| {
+            let body = serde_json::json!({
+                "FirstName": format!("Person {i}"),
+                "LastName": "Storm",
+                "Tags": ["storm", format!("t{}", i % 7)],
+                "CommonData": [
+                    {"InfoType": 1, "Data": format!("p{i}@example.com")},
+                    {"InfoType": 0, "Category": 2, "Data": "+1 555 0100"}
+                ],
+                "Addresses": [{"City": "Riga", "Category": 1}],
+            });
+            client
+                .post(format!(
+                    "{}/api/2.0/crm/contact/person",
+                    servers[i % servers.len()]
+                ))
+                .header(header::AUTHORIZATION, KEY)
+                .json(&body)
+                .send()
+        });
+        for response in join_all(requests).await {
+            let response = response.expect("create");
+            assert_eq!(response.status().as_u16(), 201);
+            let body: serde_json::Value = response.json().await.expect("json");
+            ids.push(body["ID"].as_i64().expect("ID"));
+        }
+    }
+    ids
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    Count::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
+        .one(db)
+        .await
+        .expect("count")
+        .expect("a row")
+        .n
+}
+
+/// Rows that point at a contact (or company) that does not exist, over every child table.
+async fn orphans(db: &DatabaseConnection) -> i64 {
+    let mut total = 0;
+    for (table, column) in [
+        ("contact_infos", "contact_id"),
+        ("custom_field_values", "contact_id"),
+        ("contact_tags", "contact_id"),
+        ("tasks", "contact_id"),
+        ("contact_access", "contact_id"),
+        ("contacts", "company_id"),
+    ] {
+        total += count(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM {table} x WHERE x.{column} IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = x.{column})"
+            ),
+        )
+        .await;
+    }
+    total
+}
+
+/// Two server processes started together on one database (their migrations and first-start
+/// bootstraps race), then 16 clients deleting 1,000 contacts through both: every contact is
+/// deleted exactly once and nothing is left pointing at a deleted contact.
+async fn two_processes_delete_a_thousand_contacts_exactly_once(backend: Backend) {
+    let (_scratch, url) = Scratch::create(&backend).await;
+    let a = ServerProcess::start(&url);
+    let b = ServerProcess::start(&url);
+    let (a, b) = tokio::join!(a.ready(), b.ready());
+    let db = Database::connect(&url).await.expect("database");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM users").await,
+        1,
+        "one bootstrap"
+    );
+
+    let started = Instant::now();
+    let ids = create_contacts(&[&a.address], 1000).await;
+    let created_in = started.elapsed();
+
+    // Client c deletes the IDs at positions ≡ c (mod 8) through server c mod 2: each ID is
+    // deleted by two clients, through both servers at once.
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let clients = (0..16).map(|c| {
+        let client = client.clone();
+        let server = if c % 2 == 0 { &a.address } else { &b.address };
+        let mine: Vec<i64> = ids.iter().copied().skip(c % 8).step_by(8).collect();
+        async move {
+            let mut outcomes = Vec::new();
+            for id in mine {
+                let response = client
+                    .delete(format!("{server}/api/2.0/crm/contact/{id}"))
+                    .header(header::AUTHORIZATION, KEY)
+                    .send()
+                    .await
+                    .expect("response");
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await.expect("a JSON body");
+                if status == 200 {
+                    assert_eq!(body["ID"].as_i64(), Some(id));
+                } else {
+                    assert_eq!(body["Code"], "contact_not_found", "{body}");
+                }
+                outcomes.push((id, status));
+            }
+            outcomes
+        }
+    });
+    let outcomes: Vec<(i64, u16)> = join_all(clients).await.into_iter().flatten().collect();
+    let deleted_in = started.elapsed();
+
+    let mut successes: HashMap<i64, usize> = HashMap::new();
+    let mut statuses: HashMap<u16, usize> = HashMap::new();
+    for (id, status) in &outcomes {
+        *statuses.entry(*status).or_default() += 1;
+        if *status == 200 {
+            *successes.entry(*id).or_default() += 1;
+        }
+    }
+    assert_eq!(outcomes.len(), 2000);
+    assert_eq!(statuses.get(&200), Some(&1000), "{statuses:?}");
+    assert_eq!(statuses.get(&404), Some(&1000), "{statuses:?}");
+    assert!(successes.values().all(|n| *n == 1));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM contacts").await, 0);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM audit_events").await,
+        1000
+    );
+    assert_eq!(orphans(&db).await, 0);
+    eprintln!(
+        "two processes: created 1000 contacts in {created_in:?}, 2000 deletes in {deleted_in:?}: \
+         {statuses:?}, 0 orphans"
+    );
+}
+
+/// `kill -9` in the middle of a delete storm: every contact is afterwards either whole or gone,
+/// and a restarted server serves on.
+async fn a_killed_server_leaves_every_contact_whole_or_gone(backend: Backend) {
+    let (_scratch, url) = Scratch::create(&backend).await;
+    let mut server = ServerProcess::start(&url).ready().await;
+    let ids = create_contacts(&[&server.address], 300).await;
+
+    let client = reqwest::Client::new();
+    let storm = (0..16).map(|c| {
+        let client = client.clone();
+        let address = server.address.clone();
+        let mine: Vec<i64> = ids.iter().copied().skip(c).step_by(16).collect();
+        async move {
+            for id in mine {
+                let sent = client
+                    .delete(format!("{address}/api/2.0/crm/contact/{id}"))
+                    .header(header::AUTHORIZATION, KEY)
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+                if sent.is_err() {
+                    break; // the server is gone
+                }
+            }
+        }
+    });
+    let storm = tokio::spawn(join_all(storm));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    server.kill();
+    storm.await.expect("the storm ends");
+
+    let db = Database::connect(&url).await.expect("database");
+    let remaining = count(&db, "SELECT COUNT(*) AS n FROM contacts").await;
+    let audited = count(&db, "SELECT COUNT(*) AS n FROM audit_events").await;
+    assert!(
+        remaining > 0 && remaining < 300,
+        "the kill came mid-storm: {remaining} left"
+    );
+    assert_eq!(
+        audited,
+        300 - remaining,
+        "an audit record for each delete, and only those"
+    );
+    assert_eq!(orphans(&db).await, 0);
+    // Whole: each remaining contact has all 3 infos and both tag links.
+    let partial = count(
+        &db,
+        "SELECT COUNT(*) AS n FROM contacts c WHERE \
+         (SELECT COUNT(*) FROM contact_infos i WHERE i.contact_id = c.id) <> 3 \
+         OR (SELECT COUNT(*) FROM contact_tags t WHERE t.contact_id = c.id) <> 2",
+    )
+    .await;
+    assert_eq!(partial, 0);
+    db.close().await.ok();
+
+    let restarted = ServerProcess::start(&url).ready().await;
+    let left: Vec<i64> = {
+        let db = Database::connect(&url).await.expect("database");
+        #[derive(FromQueryResult)]
+        struct Id {
+            id: i32,
+        }
+        Id::find_by_statement(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM contacts ORDER BY id",
+        ))
+        .all(&db)
+        .await
+        .expect("ids")
+        .into_iter()
+        .map(|row| i64::from(row.id))
+        .collect()
+    };
+    let response = client
+        .delete(format!(
+            "{}/api/2.0/crm/contact/{}",
+            restarted.address, left[0]
+        ))
+        .header(header::AUTHORIZATION, KEY)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status().as_u16(), 200);
+    eprintln!("kill -9: {audited} deleted before the kill, {remaining} whole, 0 orphans");
+}
+
+/// The database becomes unreachable under a running server: requests get 503 with the `Error`
+/// body within the acquire timeout, `/healthz` says so, and the same process recovers.
+async fn the_database_going_away_gives_503_and_the_server_recovers(backend: Backend) {
+    let Backend::Postgres(server_url) = &backend else {
+        return; // an embedded SQLite file does not go away
+    };
+    let acquire = Duration::from_secs(1);
+    let app = TestApp::spawn_with(backend.clone(), |config| {
+        config.database.acquire_timeout = acquire;
+        config.database.connect_timeout = acquire;
+    })
+    .await;
+    let name = app
+        .database_url
+        .rsplit('/')
+        .next()
+        .expect("a name")
+        .to_owned();
+    let admin = Database::connect(format!("{server_url}/postgres"))
+        .await
+        .expect("admin");
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        client
+            .get(app.url(&path))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .timeout(Duration::from_secs(15))
+            .send()
+    };
+    let id =
+        crate::fixtures::shared(&app.db, app.admin.id, crm_models::ShareType::ReadWrite, &[]).await;
+
+    for sql in [
+        format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"),
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    ] {
+        admin
+            .execute_unprepared(&sql)
+            .await
+            .expect("make the database unreachable");
+    }
+    let started = Instant::now();
+    let responses = join_all((0..20).map(|_| get(format!("/api/2.0/crm/contact/{id}")))).await;
+    let waited = started.elapsed();
+    for response in responses {
+        let response = response.expect("an answer, not a hang");
+        assert_eq!(response.status().as_u16(), 503);
+        let body: serde_json::Value = response.json().await.expect("an Error body");
+        assert_eq!(body["Code"], "database_unavailable", "{body}");
+    }
+    assert!(waited < acquire * 5, "answered in {waited:?}");
+    let health = get("/healthz".into()).await.expect("health");
+    assert_eq!(health.status().as_u16(), 503);
+
+    admin
+        .execute_unprepared(&format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+        ))
+        .await
+        .expect("bring the database back");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = get("/healthz".into()).await.expect("health");
+        if health.status().is_success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = get(format!("/api/2.0/crm/contact/{id}"))
+        .await
+        .expect("response");
+    assert_eq!(response.status().as_u16(), 200);
+    eprintln!("database outage: 20 requests answered 503 in {waited:?}; recovered");
+}
+
+/// Start-up with a database it cannot open: one line that names the problem, a non-zero exit,
+/// no panic.
+#[tokio::test]
+async fn start_up_failures_are_one_line_errors() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").expect("a file");
+    for (url, says) in [
+        (
+            "postgres://postgres@127.0.0.1:1/crm".to_owned(),
+            "cannot open the database",
+        ),
+        // A path below a regular file can never be created.
+        (
+            format!("sqlite:{}/crm.db", file.display()),
+            "cannot open the database",
+        ),
+        (
+            "mysql://root@127.0.0.1/crm".to_owned(),
+            "cannot open the database",
+        ),
+    ] {
+        let output = Command::new(SERVER)
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(!output.status.success(), "{url}");
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        assert_eq!(lines.len(), 1, "{url}: {stderr}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(says),
+            "{url}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{url}: {stderr}");
+    }
+}
+
+crate::backend_tests!(
+    two_processes_delete_a_thousand_contacts_exactly_once,
+    a_killed_server_leaves_every_contact_whole_or_gone,
+    the_database_going_away_gives_503_and_the_server_recovers,
+);
