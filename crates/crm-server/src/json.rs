@@ -60,6 +60,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let limit = req
             .app_data::<web::Data<AppState>>()
             .map_or(crate::startup::DEFAULT_BODY_LIMIT, |state| state.body_limit);
+        let content_types = req.headers().get_all(header::CONTENT_TYPE).count();
         let json = is_json(req);
         let declared = req
             .headers()
@@ -68,6 +69,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
+            if content_types > 1 {
+                return Err(ApiError::bad_request(
+                    "duplicate_header",
+                    "send exactly one Content-Type header",
+                ));
+            }
             if !json {
                 return Err(ApiError::UnsupportedMediaType(
                     "send the body as JSON, with Content-Type: application/json".to_owned(),

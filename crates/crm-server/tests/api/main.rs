@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod bad_input;
 mod concurrency;
 mod create;
 mod delete;
