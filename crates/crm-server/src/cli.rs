@@ -1,6 +1,6 @@
 //! The command line: `serve` (the default), `users add`, `keys create|list|revoke`.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -39,11 +39,25 @@ struct DbArgs {
     /// Database URL: `sqlite:PATH` (created when missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL)]
     database_url: String,
+    /// Most database connections the pool opens.
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    db_max_connections: u32,
+    /// How long opening a database connection may take (e.g. `5s`, `500ms`).
+    #[arg(long, env = "CRM_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    db_connect_timeout: Duration,
+    /// How long a request waits for a free database connection before it gets a 503.
+    #[arg(long, env = "CRM_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    db_acquire_timeout: Duration,
 }
 
 impl DbArgs {
     fn config(&self) -> DbConfig {
-        DbConfig::new(self.database_url.clone())
+        DbConfig {
+            url: self.database_url.clone(),
+            max_connections: self.db_max_connections,
+            connect_timeout: self.db_connect_timeout,
+            acquire_timeout: self.db_acquire_timeout,
+        }
     }
 }
 
@@ -52,6 +66,15 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
+    /// How long a request may take before it is abandoned with a 503 (its transaction rolls back).
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
+    /// Largest request body accepted, in bytes (larger ones get a 413).
+    #[arg(long, env = "CRM_BODY_LIMIT", default_value_t = crate::startup::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CRM_WORKERS")]
+    workers: Option<usize>,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -221,9 +244,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         bind: args.bind,
         database: args.db.config(),
-        workers: None,
-        body_limit: crate::startup::DEFAULT_BODY_LIMIT,
-        request_timeout: crate::startup::DEFAULT_REQUEST_TIMEOUT,
+        workers: args.workers,
+        body_limit: args.body_limit,
+        request_timeout: args.request_timeout,
     };
     let app = Application::build_with_db(&config, db)?;
     tracing::info!(

@@ -166,7 +166,8 @@ pub fn is_unavailable(error: &DbErr) -> bool {
             // PostgreSQL: class 08 (connection exception), 57P01–57P03 (shutting down,
             // cannot connect now). SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) past the
             // busy timeout.
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+            code.starts_with("08")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
         }),
         _ => false,
     }

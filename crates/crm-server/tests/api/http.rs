@@ -189,7 +189,19 @@ async fn swagger_ui_and_the_document_are_served(backend: Backend) {
     assert_eq!(picture.headers()[header::CONTENT_TYPE], "image/svg+xml");
 }
 
+/// A request that outlives the request timeout is abandoned with a 503 `Error`.
+async fn a_request_over_the_timeout_gets_503(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = std::time::Duration::from_micros(1);
+    })
+    .await;
+    let (status, body) = call(&app, Method::GET, "/api/2.0/crm/contact/1", &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_error(&body, status, "request_timeout");
+}
+
 crate::backend_tests!(
+    a_request_over_the_timeout_gets_503,
     bad_requests_get_json_errors,
     swagger_ui_and_the_document_are_served,
 );
