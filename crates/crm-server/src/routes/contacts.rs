@@ -11,7 +11,7 @@ use crate::{
     startup::AppState,
 };
 
-use super::{AcceptsJson, parse_contact_id};
+use super::{AcceptsJson, BodyErrors, CommonErrors, parse_contact_id};
 
 fn contact_id(req: &HttpRequest) -> Result<i32, ApiError> {
     parse_contact_id(req.match_info().get("contactid").unwrap_or_default())
@@ -38,12 +38,9 @@ fn contact_id(req: &HttpRequest) -> Result<i32, ApiError> {
     responses(
         (status = 200, description = "The deleted contact, as it was just before the delete.", body = Contact),
         (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
         (status = 403, description = "The caller may not delete this contact.", body = Error),
         (status = 404, description = "No contact with this ID exists.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -73,12 +70,9 @@ pub async fn delete_contact(
     responses(
         (status = 200, description = "The contact.", body = Contact),
         (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
         (status = 403, description = "The contact is private and the caller may not read it.", body = Error),
         (status = 404, description = "No contact with this ID exists.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -117,12 +111,8 @@ async fn create(state: &AppState, caller: &Caller, draft: Draft) -> Result<HttpR
         (status = 201, description = "The new person.", body = Contact,
             headers(("Location" = String, description = "The path of the new contact."))),
         (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 413, description = "The body is over the size limit.", body = Error),
-        (status = 415, description = "The body is not declared as application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
+        BodyErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -149,12 +139,8 @@ pub async fn create_person(
         (status = 201, description = "The new company.", body = Contact,
             headers(("Location" = String, description = "The path of the new contact."))),
         (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 413, description = "The body is over the size limit.", body = Error),
-        (status = 415, description = "The body is not declared as application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
+        BodyErrors,
     ),
     security(("apiKey" = [])),
 )]

@@ -7,6 +7,7 @@ pub mod reference;
 pub mod tasks;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use crm_models::Error;
 use futures::future::{Ready, ready};
 
 use crate::error::ApiError;
@@ -62,6 +63,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(meta::method_not_allowed("POST")),
     );
     meta::configure(cfg);
+}
+
+/// The error responses every authenticated JSON endpoint documents.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only documents responses
+pub enum CommonErrors {
+    /// Unauthorized: the API key is missing, unknown or revoked.
+    #[response(status = 401)]
+    Unauthorized(Error),
+    /// The Accept header excludes application/json.
+    #[response(status = 406)]
+    NotAcceptable(Error),
+    /// An unexpected error.
+    #[response(status = 500)]
+    Internal(Error),
+    /// The database is unavailable or the request timed out; try again later.
+    #[response(status = 503)]
+    Unavailable(Error),
+}
+
+/// The error responses every endpoint that takes a JSON body documents.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only documents responses
+pub enum BodyErrors {
+    /// The body is over the size limit.
+    #[response(status = 413)]
+    TooLarge(Error),
+    /// The body is not declared as application/json.
+    #[response(status = 415)]
+    NotJson(Error),
 }
 
 /// Succeeds when the request accepts `application/json` (or says nothing about what it

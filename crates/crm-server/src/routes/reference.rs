@@ -11,7 +11,7 @@ use crate::{
     startup::AppState,
 };
 
-use super::AcceptsJson;
+use super::{AcceptsJson, BodyErrors, CommonErrors};
 
 /// List contact statuses
 ///
@@ -23,10 +23,7 @@ use super::AcceptsJson;
     tag = "Reference data",
     responses(
         (status = 200, description = "The contact statuses.", body = Vec<ListItem>),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -52,14 +49,10 @@ pub async fn list_statuses(
     responses(
         (status = 201, description = "The new contact status.", body = ListItem),
         (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
         (status = 409, description = "A status with this title exists.", body = Error),
-        (status = 413, description = "The body is over the size limit.", body = Error),
-        (status = 415, description = "The body is not declared as application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
+        BodyErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -83,10 +76,7 @@ pub async fn create_status(
     tag = "Reference data",
     responses(
         (status = 200, description = "The contact types.", body = Vec<ListItem>),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -112,14 +102,10 @@ pub async fn list_types(
     responses(
         (status = 201, description = "The new contact type.", body = ListItem),
         (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
         (status = 409, description = "A type with this title exists.", body = Error),
-        (status = 413, description = "The body is over the size limit.", body = Error),
-        (status = 415, description = "The body is not declared as application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
+        BodyErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -152,10 +138,7 @@ fn entity_type(req: &HttpRequest) -> Result<EntityType, ApiError> {
     responses(
         (status = 200, description = "The custom-field definitions.", body = Vec<CustomFieldDefinition>),
         (status = 400, description = "`entityType` is not contact, person or company.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -187,13 +170,9 @@ pub async fn list_custom_fields(
     responses(
         (status = 201, description = "The new custom-field definition.", body = CustomFieldDefinition),
         (status = 400, description = "The body is malformed, a field is invalid, or `entityType` is not contact, person or company.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 413, description = "The body is over the size limit.", body = Error),
-        (status = 415, description = "The body is not declared as application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
+        BodyErrors,
     ),
     security(("apiKey" = [])),
 )]
@@ -219,10 +198,7 @@ pub async fn create_custom_field(
     tag = "Reference data",
     responses(
         (status = 200, description = "The currencies.", body = Vec<Currency>),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
     ),
     security(("apiKey" = [])),
 )]

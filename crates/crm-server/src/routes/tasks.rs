@@ -5,7 +5,7 @@ use crm_models::{Error, NewTask, Task};
 
 use crate::{auth::Caller, error::ApiError, json::JsonBody, startup::AppState, tasks};
 
-use super::AcceptsJson;
+use super::{AcceptsJson, BodyErrors, CommonErrors};
 
 /// Create a task
 ///
@@ -20,13 +20,9 @@ use super::AcceptsJson;
     responses(
         (status = 201, description = "The new task.", body = Task),
         (status = 400, description = "The body is malformed or a field is invalid (e.g. an unknown `ContactId`); the message names the field.", body = Error),
-        (status = 401, description = "Unauthorized: the API key is missing, unknown or revoked.", body = Error),
         (status = 403, description = "The caller may not edit the contact.", body = Error),
-        (status = 406, description = "The Accept header excludes application/json.", body = Error),
-        (status = 413, description = "The body is over the size limit.", body = Error),
-        (status = 415, description = "The body is not declared as application/json.", body = Error),
-        (status = 500, description = "An unexpected error.", body = Error),
-        (status = 503, description = "The database is unavailable; try again later.", body = Error),
+        CommonErrors,
+        BodyErrors,
     ),
     security(("apiKey" = [])),
 )]
