@@ -44,16 +44,8 @@ impl ServerProcess {
     }
 
     async fn ready(self) -> Self {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
-        while Instant::now() < deadline {
-            let health = client.get(format!("{}/healthz", self.address)).send().await;
-            if health.is_ok_and(|r| r.status().is_success()) {
-                return self;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server at {} did not become healthy", self.address);
+        wait_healthy(&self.address).await;
+        self
     }
 
     fn kill(&mut self) {
@@ -67,6 +59,20 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Waits until the server at `address` answers `/healthz` with 200.
+async fn wait_healthy(address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = reqwest::Client::new();
+    while Instant::now() < deadline {
+        let health = client.get(format!("{address}/healthz")).send().await;
+        if health.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server at {address} did not become healthy");
 }
 
 /// Creates `count` contacts with children through `servers` (16 at a time); returns their IDs.
@@ -415,6 +421,73 @@ async fn start_up_failures_are_one_line_errors() {
             "{url}: {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{url}: {stderr}");
+    }
+}
+
+/// One log line per request — method, path, status, latency — that never shows the key; and
+/// SIGTERM stops the server cleanly.
+#[tokio::test]
+async fn the_request_log_never_shows_the_key_and_sigterm_stops_the_server() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("crm.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(SERVER)
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &url,
+        ])
+        .env("CRM_BOOTSTRAP_API_KEY", KEY)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("the server starts");
+    let address = format!("http://127.0.0.1:{port}");
+    wait_healthy(&address).await;
+    let client = reqwest::Client::new();
+    for key in [KEY.to_owned(), format!("Bearer {KEY}")] {
+        let response = client
+            .delete(format!("{address}/api/2.0/crm/contact/77"))
+            .header(header::AUTHORIZATION, key)
+            .send()
+            .await
+            .expect("response");
+        assert_eq!(response.status().as_u16(), 404);
+    }
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not stop the server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a clean exit: {status:?}");
+
+    let text = std::fs::read_to_string(&log).expect("the log");
+    assert!(!text.contains(KEY), "the key is in the log:\n{text}");
+    let deletes: Vec<_> = text
+        .lines()
+        .filter(|line| line.contains("method=DELETE"))
+        .collect();
+    assert_eq!(deletes.len(), 2, "{text}");
+    for line in deletes {
+        assert!(line.contains("path=/api/2.0/crm/contact/77"), "{line}");
+        assert!(line.contains("status=404"), "{line}");
+        assert!(line.contains("latency_ms="), "{line}");
     }
 }
 
