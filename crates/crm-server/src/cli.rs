@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `users add`, `keys create|list|revoke`.
+//! The command line: `serve` (the default), `demo-data`, `users add`, `keys create|list|revoke`.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{self, DbConfig},
+    demo::{self, DemoOutcome},
     startup::{Application, Config, redact},
     users,
 };
@@ -26,6 +27,12 @@ struct Cli {
 enum Command {
     /// Run the HTTP server (the default when no command is given).
     Serve(ServeArgs),
+    /// Load the demo data (three companies with their people, tasks, two users) once; loading
+    /// it again adds nothing. On a database without users, first creates the administrator.
+    DemoData {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage portal users.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -75,6 +82,9 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "CRM_WORKERS")]
     workers: Option<usize>,
+    /// Load the demo data before serving, unless it is loaded already (see `demo-data`).
+    #[arg(long, env = "CRM_DEMO_DATA", value_parser = clap::builder::BoolishValueParser::new())]
+    demo_data: bool,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -166,6 +176,17 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::DemoData { db }) => {
+            let db = open(&db).await?;
+            bootstrap(&db).await?;
+            match demo::load(&db).await? {
+                DemoOutcome::Loaded { contacts, .. } => {
+                    eprintln!("Loaded the demo data: {contacts} contacts.");
+                }
+                DemoOutcome::AlreadyLoaded => eprintln!("The demo data is already loaded."),
+            }
+            Ok(())
+        }
         Some(Command::Users(UsersCommand::Add {
             name,
             title,
@@ -221,12 +242,13 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let db = open(&args.db).await?;
+/// On a database without users, creates the administrator with the key from
+/// `CRM_BOOTSTRAP_API_KEY`, or with a generated key printed once on stdout.
+async fn bootstrap(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
     let given_key = std::env::var("CRM_BOOTSTRAP_API_KEY")
         .ok()
         .filter(|key| !key.is_empty());
-    if let Some(first) = users::bootstrap(&db, given_key).await? {
+    if let Some(first) = users::bootstrap(db, given_key).await? {
         if first.key_was_given {
             tracing::info!(
                 "created the administrator \"{}\" with the key from CRM_BOOTSTRAP_API_KEY",
@@ -239,6 +261,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                  UI, click Authorize and paste it.",
                 first.user.display_name, first.key, first.key
             );
+        }
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = open(&args.db).await?;
+    bootstrap(&db).await?;
+    if args.demo_data {
+        match demo::load(&db).await? {
+            DemoOutcome::Loaded { contacts, tasks } => {
+                tracing::info!("loaded the demo data: {contacts} contacts, {tasks} tasks");
+            }
+            DemoOutcome::AlreadyLoaded => tracing::info!("the demo data is already loaded"),
         }
     }
     let config = Config {

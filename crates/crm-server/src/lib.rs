@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod contacts;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod json;
 pub mod openapi;

@@ -282,3 +282,18 @@ pub mod audit_event {
 
     plain_entity!();
 }
+
+/// Key-value facts about the database itself (e.g. `demo_data_loaded`, see `crate::demo`).
+pub mod setting {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+    }
+
+    plain_entity!();
+}

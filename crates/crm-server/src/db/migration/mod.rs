@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_schema;
 mod m20261128_000002_reference_data;
+mod m20261128_000003_settings;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_schema::Migration),
             Box::new(m20261128_000002_reference_data::Migration),
+            Box::new(m20261128_000003_settings::Migration),
         ]
     }
 }
