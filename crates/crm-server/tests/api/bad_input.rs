@@ -59,7 +59,15 @@ fn request(app: &TestApp, method: &str, path: &[u8], headers: &[&[u8]], body: &[
 }
 
 /// (name, method, path, header lines, body, expected status, whether the JSON `Error` is due)
-type Case<'a> = (&'a str, &'a str, &'a [u8], Vec<&'a [u8]>, &'a [u8], u16, bool);
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a [u8],
+    Vec<&'a [u8]>,
+    &'a [u8],
+    u16,
+    bool,
+);
 
 async fn hostile_requests_get_4xx_and_never_5xx(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
