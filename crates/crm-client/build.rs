@@ -20,13 +20,14 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut settings = GenerationSettings::default();
     settings.with_interface(InterfaceStyle::Positional);
-    // The integer enums are the shared model types, not typify's `struct X(i64)`; request
-    // bodies are the shared model types too, plain structs rather than typify's newtypes for
-    // every length-limited string.
+    // The integer enums are the shared model types, not typify's `struct X(i64)`; so is
+    // `EntityType`, the `{entityType}` path parameter. Request bodies are the shared model types
+    // too, plain structs rather than typify's newtypes for every length-limited string.
     for name in [
         "InfoType",
         "FieldType",
         "ShareType",
+        "EntityType",
         "NewPerson",
         "NewCompany",
         "NewContactInfo",

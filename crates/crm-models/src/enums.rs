@@ -1,5 +1,6 @@
-//! The integer enums of the API. They travel as integers (`serde_repr`) and are documented with
-//! their names (`x-enum-varnames` and a description listing `value - Name`).
+//! The enums of the API. The integer enums travel as integers (`serde_repr`) and are documented
+//! with their names (`x-enum-varnames` and a description listing `value - Name`); `EntityType`
+//! travels as a lowercase name.
 
 use serde_repr::{Deserialize_repr, Serialize_repr};
 use utoipa::ToSchema;
@@ -149,6 +150,58 @@ impl Default for ShareType {
     }
 }
 
+/// The kind of contact a custom field is defined for, as the `{entityType}` path segment names
+/// it: `contact` (persons and companies alike), `person` or `company`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "person")]
+pub enum EntityType {
+    /// Every contact: persons and companies alike.
+    Contact,
+    /// Persons only.
+    Person,
+    /// Companies only.
+    Company,
+}
+
+impl EntityType {
+    /// Every variant.
+    pub const ALL: &'static [EntityType] =
+        &[EntityType::Contact, EntityType::Person, EntityType::Company];
+
+    /// The name as it appears in paths and bodies: `contact`, `person` or `company`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::Contact => "contact",
+            EntityType::Person => "person",
+            EntityType::Company => "company",
+        }
+    }
+}
+
+impl std::fmt::Display for EntityType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EntityType {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        EntityType::ALL
+            .iter()
+            .copied()
+            .find(|entity| entity.as_str() == raw)
+            .ok_or_else(|| format!("{raw:?} is not one of contact, person, company"))
+    }
+}
+
+/// The largest `Category` of any kind of info (phones and addresses have six categories).
+pub const MAX_CATEGORY: i32 = 5;
+
 impl InfoType {
     /// The name of a category of this kind of info (`Category` → `CategoryName`), or `None` when
     /// the category does not exist for this kind.
@@ -188,6 +241,26 @@ mod tests {
         );
         assert!(serde_json::from_str::<ShareType>("3").is_err());
         assert!(serde_json::from_str::<ShareType>("\"Read\"").is_err());
+    }
+
+    #[test]
+    fn entity_types_travel_as_lowercase_names() {
+        for entity in EntityType::ALL {
+            let json = serde_json::to_string(entity).unwrap_or_default();
+            assert_eq!(json, format!("\"{entity}\""));
+            assert_eq!(entity.as_str().parse::<EntityType>(), Ok(*entity));
+        }
+        assert!("deal".parse::<EntityType>().is_err());
+        assert!("Person".parse::<EntityType>().is_err());
+    }
+
+    #[test]
+    fn max_category_is_the_largest_category() {
+        let largest = InfoType::ALL
+            .iter()
+            .map(|t| t.category_names().len() as i32 - 1)
+            .max();
+        assert_eq!(largest, Some(MAX_CATEGORY));
     }
 
     #[test]

@@ -13,9 +13,9 @@ mod error;
 mod requests;
 
 pub use contact::{Address, Contact, ContactInfo, Currency, CustomField, Employee, ListItem};
-pub use enums::{FieldType, InfoType, ShareType, UnknownVariant};
+pub use enums::{EntityType, FieldType, InfoType, MAX_CATEGORY, ShareType, UnknownVariant};
 pub use error::{Error, Health};
 pub use requests::{
-    CustomFieldDefinition, CustomFieldValue, MAX_ITEMS, MAX_NAME, MAX_TEXT, NewAddress, NewCompany,
-    NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask, Task,
+    CustomFieldDefinition, CustomFieldValue, MAX_ITEMS, MAX_NAME, MAX_TEXT, NOT_BLANK_PATTERN,
+    NewAddress, NewCompany, NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask, Task,
 };

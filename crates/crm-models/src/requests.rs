@@ -17,6 +17,34 @@ pub const MAX_TEXT: usize = 10_000;
 /// Most entries accepted in one nested collection of a new contact.
 pub const MAX_ITEMS: usize = 100;
 
+/// The `pattern` of every text that must not be blank: it matches a text that holds at least one
+/// character that is not white space, white space being exactly what Rust's `str::trim` removes
+/// (Unicode `White_Space`). The class is spelt out rather than written `\S`, because `\s` means
+/// a different set in ECMAScript, Python and Rust regular expressions. The `#[schema(pattern)]`
+/// attributes repeat it as a literal; a test checks that they agree.
+pub const NOT_BLANK_PATTERN: &str =
+    r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+
+/// The schema of `Tags`: an array of tag titles, each not blank and at most [`MAX_NAME`]
+/// characters long.
+fn tag_titles() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_NAME))
+                .pattern(Some(NOT_BLANK_PATTERN)),
+        )
+        .max_items(Some(MAX_ITEMS))
+        .description(Some(
+            "Tag titles (each not blank, at most 255 characters); a tag is created on first use.",
+        ))
+        .examples([vec!["vip", "partner"]])
+        .build()
+}
+
 /// Declares a new-contact request: the given fields, then every field persons and companies
 /// share. (Both are flat JSON objects that reject unknown properties, which `#[serde(flatten)]`
 /// cannot express.)
@@ -44,7 +72,7 @@ macro_rules! new_contact {
             pub contact_status_id: Option<i32>,
             /// ID of a contact type (`GET /api/2.0/crm/contact/type`).
             #[serde(default)]
-            #[schema(format = Int32, example = 1)]
+            #[schema(format = Int32, example = 4)]
             pub contact_type_id: Option<i32>,
             /// ISO 4217 code of a currency (`GET /api/2.0/crm/settings/currency`).
             #[serde(default)]
@@ -69,9 +97,9 @@ macro_rules! new_contact {
             #[serde(default)]
             #[schema(max_items = 100)]
             pub custom_fields: Vec<CustomFieldValue>,
-            /// Tag titles; a tag is created on first use.
+            /// Tag titles (each not blank, at most 255 characters); a tag is created on first use.
             #[serde(default)]
-            #[schema(max_items = 100, example = json!(["vip", "partner"]))]
+            #[schema(schema_with = tag_titles)]
             pub tags: Vec<String>,
         }
     };
@@ -81,7 +109,7 @@ new_contact! {
     /// A new person.
     NewPerson {
         /// First name (required, not blank).
-        #[schema(min_length = 1, max_length = 255, example = "Jane")]
+        #[schema(min_length = 1, max_length = 255, pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]", example = "Jane")]
         first_name: String,
         /// Last name.
         #[serde(default)]
@@ -102,7 +130,7 @@ new_contact! {
     /// A new company.
     NewCompany {
         /// The company's name (required, not blank).
-        #[schema(min_length = 1, max_length = 255, example = "Northwind Traders")]
+        #[schema(min_length = 1, max_length = 255, pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]", example = "Northwind Traders")]
         company_name: String,
     }
 }
@@ -114,12 +142,17 @@ pub struct NewContactInfo {
     /// The kind of info (not Address: addresses go in `Addresses`).
     pub info_type: InfoType,
     /// The category: for phones 0 Home, 1 Work, 2 Mobile, 3 Fax, 4 Direct, 5 Other; for every
-    /// other kind 0 Home, 1 Work, 2 Other.
+    /// other kind 0 Home, 1 Work, 2 Other (3 to 5 are then answered with 422).
     #[serde(default)]
-    #[schema(format = Int32, example = 1)]
+    #[schema(format = Int32, minimum = 0, maximum = 5, example = 1)]
     pub category: i32,
     /// The value (required, not blank).
-    #[schema(min_length = 1, max_length = 255, example = "jane.doe@example.com")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        example = "jane.doe@example.com"
+    )]
     pub data: String,
     /// Whether this is the contact's primary info of its kind.
     #[serde(default)]
@@ -152,7 +185,7 @@ pub struct NewAddress {
     pub country: String,
     /// Category: 0 Home, 1 Postal, 2 Office, 3 Billing, 4 Other, 5 Work.
     #[serde(default)]
-    #[schema(format = Int32, example = 2)]
+    #[schema(format = Int32, minimum = 0, maximum = 5, example = 2)]
     pub category: i32,
     /// Whether this is the contact's primary address.
     #[serde(default)]
@@ -176,7 +209,12 @@ pub struct CustomFieldValue {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct NewListItem {
     /// The title (required, not blank, unique in its list).
-    #[schema(min_length = 1, max_length = 255, example = "Lost")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        example = "Lost"
+    )]
     pub title: String,
     /// A description.
     #[serde(default)]
@@ -197,7 +235,12 @@ pub struct NewListItem {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct NewCustomField {
     /// The label (required, not blank).
-    #[schema(min_length = 1, max_length = 255, example = "Customer since")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        example = "Customer since"
+    )]
     pub label: String,
     /// The kind of field.
     pub field_type: FieldType,
@@ -243,6 +286,7 @@ pub struct NewTask {
     #[schema(
         min_length = 1,
         max_length = 255,
+        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
         example = "Call back about the offer"
     )]
     pub title: String,
@@ -276,4 +320,117 @@ pub struct Task {
     pub deadline: Option<DateTime<Utc>>,
     /// Whether the task is done.
     pub is_closed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    /// The characters the negated class of [`NOT_BLANK_PATTERN`] lists.
+    fn listed_characters() -> BTreeSet<char> {
+        let class = NOT_BLANK_PATTERN
+            .strip_prefix("[^")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap_or_default();
+        let mut singles = Vec::new();
+        let mut chars = class.chars().peekable();
+        while let Some(c) = chars.next() {
+            let single = if c == '\\' {
+                match chars.next() {
+                    Some('t') => '\t',
+                    Some('n') => '\n',
+                    Some('f') => '\u{c}',
+                    Some('r') => '\r',
+                    Some('u') => {
+                        let hex: String = chars.by_ref().take(4).collect();
+                        u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .unwrap_or_default()
+                    }
+                    other => panic!("unexpected escape {other:?}"),
+                }
+            } else {
+                c
+            };
+            singles.push(single);
+        }
+        // `a-b` ranges: a `-` between two listed characters.
+        let mut listed = BTreeSet::new();
+        let mut i = 0;
+        while i < singles.len() {
+            if singles.get(i + 1) == Some(&'-') && i + 2 < singles.len() {
+                listed.extend(singles[i]..=singles[i + 2]);
+                i += 3;
+            } else {
+                listed.insert(singles[i]);
+                i += 1;
+            }
+        }
+        listed
+    }
+
+    #[test]
+    fn not_blank_pattern_excludes_exactly_what_trim_removes() {
+        let whitespace: BTreeSet<char> = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .collect();
+        assert_eq!(listed_characters(), whitespace);
+    }
+
+    fn patterns(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(object) => {
+                for (key, value) in object {
+                    match (key.as_str(), value) {
+                        ("pattern", serde_json::Value::String(pattern)) => {
+                            found.push(pattern.clone())
+                        }
+                        _ => patterns(value, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| patterns(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_not_blank_text_carries_the_pattern() {
+        // Each required text and each tag title: FirstName/CompanyName + Tags, Data, Title, Label.
+        let schemas = [
+            ("NewPerson", serde_json::to_value(NewPerson::schema()), 2),
+            ("NewCompany", serde_json::to_value(NewCompany::schema()), 2),
+            (
+                "NewContactInfo",
+                serde_json::to_value(NewContactInfo::schema()),
+                1,
+            ),
+            (
+                "NewListItem",
+                serde_json::to_value(NewListItem::schema()),
+                1,
+            ),
+            (
+                "NewCustomField",
+                serde_json::to_value(NewCustomField::schema()),
+                1,
+            ),
+            ("NewTask", serde_json::to_value(NewTask::schema()), 1),
+        ];
+        for (name, schema, expected) in schemas {
+            let mut found = Vec::new();
+            patterns(&schema.unwrap_or_default(), &mut found);
+            assert_eq!(found.len(), expected, "{name}: {found:?}");
+            assert!(
+                found.iter().all(|p| p == NOT_BLANK_PATTERN),
+                "{name}: {found:?}"
+            );
+        }
+    }
 }

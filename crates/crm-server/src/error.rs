@@ -14,6 +14,15 @@ pub enum ApiError {
         /// What is wrong, naming the offending field or parameter.
         message: String,
     },
+    /// 422: the body matches its schema, but refers to something that does not exist or breaks
+    /// a rule the schema cannot express (e.g. a category that the kind of info does not have).
+    #[error("{message}")]
+    Unprocessable {
+        /// A stable machine-readable code.
+        code: &'static str,
+        /// What is wrong, naming the offending field.
+        message: String,
+    },
     /// 401: no API key, or one that is unknown or revoked.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -69,6 +78,19 @@ impl ApiError {
         Self::bad_request("invalid_field", format!("{field}: {problem}"))
     }
 
+    /// A 422 about a property of a body that matches its schema: `code` `invalid_field`, the
+    /// message starts with the property's path. For unknown references (IDs, codes) and rules
+    /// across fields; a value the schema itself rules out is a 400 ([`Self::invalid_field`]).
+    pub fn unprocessable_field(
+        field: impl std::fmt::Display,
+        problem: impl std::fmt::Display,
+    ) -> Self {
+        Self::Unprocessable {
+            code: "invalid_field",
+            message: format!("{field}: {problem}"),
+        }
+    }
+
     /// A 404 with a code and a message.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::NotFound {
@@ -80,7 +102,9 @@ impl ApiError {
     /// The stable machine-readable code of the error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest { code, .. } | Self::NotFound { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::NotFound { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",
@@ -104,6 +128,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,

@@ -36,6 +36,11 @@ Authenticate with an API key sent as the whole value of the `Authorization` head
 Every error is a JSON `Error` object.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
+    servers(
+        (url = "/", description = "The server that serves this document (Swagger UI, \
+`/api-docs/openapi.json`); a client generated from `openapi.yaml` takes the server's URL, \
+e.g. `http://127.0.0.1:8080`."),
+    ),
     paths(
         routes::contacts::delete_contact,
         routes::contacts::get_contact,
@@ -51,7 +56,7 @@ Every error is a JSON `Error` object.",
         routes::tasks::create_task,
         routes::meta::health,
     ),
-    components(schemas(crm_models::Error)),
+    components(schemas(crm_models::Error, crm_models::EntityType)),
     modifiers(&SecurityAddon, &EnumNames),
     tags(
         (name = "Contacts", description = "CRM contacts: persons and companies."),

@@ -22,7 +22,7 @@ pub async fn create(
     let allowed = permissions(&tx, new.contact_id, caller)
         .await?
         .ok_or_else(|| {
-            ApiError::invalid_field(
+            ApiError::unprocessable_field(
                 "ContactId",
                 format!("no contact with ID {} exists", new.contact_id),
             )

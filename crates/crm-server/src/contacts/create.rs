@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use crm_models::{
-    FieldType, InfoType, MAX_ITEMS, MAX_NAME, MAX_TEXT, NewAddress, NewCompany, NewContactInfo,
-    NewPerson, ShareType,
+    FieldType, InfoType, MAX_CATEGORY, MAX_ITEMS, MAX_NAME, MAX_TEXT, NewAddress, NewCompany,
+    NewContactInfo, NewPerson, ShareType,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -109,27 +109,23 @@ impl Draft {
         validate::items("Addresses", self.addresses.len(), MAX_ITEMS)?;
         validate::items("CustomFields", self.custom_fields.len(), MAX_ITEMS)?;
         validate::items("Tags", self.tags.len(), MAX_ITEMS)?;
+        if let Some(code) = &self.currency
+            && code.chars().count() != 3
+        {
+            return Err(ApiError::invalid_field(
+                "Currency",
+                "must be an ISO 4217 code of 3 characters",
+            ));
+        }
 
+        // What the schema says (400) before the rules across fields (422), so that a body that
+        // breaks its schema is always a 400.
         for (i, info) in self.common_data.iter().enumerate() {
-            if info.info_type == InfoType::Address {
-                return Err(ApiError::invalid_field(
-                    format!("CommonData[{i}].InfoType"),
-                    "addresses go in Addresses",
-                ));
-            }
-            category(
-                &format!("CommonData[{i}].Category"),
-                info.info_type,
-                info.category,
-            )?;
+            category_in_range(&format!("CommonData[{i}].Category"), info.category)?;
             validate::required(&format!("CommonData[{i}].Data"), &info.data, MAX_NAME)?;
         }
         for (i, address) in self.addresses.iter().enumerate() {
-            category(
-                &format!("Addresses[{i}].Category"),
-                InfoType::Address,
-                address.category,
-            )?;
+            category_in_range(&format!("Addresses[{i}].Category"), address.category)?;
             for (name, value) in [
                 ("Street", &address.street),
                 ("City", &address.city),
@@ -140,18 +136,41 @@ impl Draft {
                 validate::optional(&format!("Addresses[{i}].{name}"), value, MAX_NAME)?;
             }
         }
-        let mut seen = HashSet::new();
         for (i, value) in self.custom_fields.iter().enumerate() {
-            if !seen.insert(value.field_id) {
-                return Err(ApiError::invalid_field(
-                    format!("CustomFields[{i}].FieldId"),
-                    format!("custom field {} is given twice", value.field_id),
-                ));
-            }
             validate::optional(&format!("CustomFields[{i}].Value"), &value.value, MAX_TEXT)?;
         }
         for (i, title) in self.tags.iter().enumerate() {
             validate::required(&format!("Tags[{i}]"), title, MAX_NAME)?;
+        }
+
+        for (i, info) in self.common_data.iter().enumerate() {
+            if info.info_type == InfoType::Address {
+                return Err(ApiError::unprocessable_field(
+                    format!("CommonData[{i}].InfoType"),
+                    "addresses go in Addresses",
+                ));
+            }
+            category(
+                &format!("CommonData[{i}].Category"),
+                info.info_type,
+                info.category,
+            )?;
+        }
+        for (i, address) in self.addresses.iter().enumerate() {
+            category(
+                &format!("Addresses[{i}].Category"),
+                InfoType::Address,
+                address.category,
+            )?;
+        }
+        let mut seen = HashSet::new();
+        for (i, value) in self.custom_fields.iter().enumerate() {
+            if !seen.insert(value.field_id) {
+                return Err(ApiError::unprocessable_field(
+                    format!("CustomFields[{i}].FieldId"),
+                    format!("custom field {} is given twice", value.field_id),
+                ));
+            }
         }
         // Tags and users given twice count once.
         let tags: BTreeSet<String> = self.tags.iter().map(|t| t.trim().to_owned()).collect();
@@ -165,7 +184,20 @@ impl Draft {
     }
 }
 
-/// Checks that `category` exists for `info_type`.
+/// Checks that `category` is one the schema allows (0 to 5); a 400 otherwise.
+fn category_in_range(field: &str, category: i32) -> Result<(), ApiError> {
+    if (0..=MAX_CATEGORY).contains(&category) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field(
+            field,
+            format!("{category} is not a category (0 to {MAX_CATEGORY})"),
+        ))
+    }
+}
+
+/// Checks that `category` exists for `info_type` (a 422 otherwise: phones and addresses have six
+/// categories, every other kind three).
 fn category(field: &str, info_type: InfoType, category: i32) -> Result<(), ApiError> {
     if info_type.category_name(category).is_some() {
         return Ok(());
@@ -177,7 +209,7 @@ fn category(field: &str, info_type: InfoType, category: i32) -> Result<(), ApiEr
         .map(|(i, name)| format!("{i} {name}"))
         .collect::<Vec<_>>()
         .join(", ");
-    Err(ApiError::invalid_field(
+    Err(ApiError::unprocessable_field(
         field,
         format!("{category} is not a category of {info_type} ({names})"),
     ))
@@ -188,13 +220,13 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
     if let Some(id) = draft.company_id {
         match contact::Entity::find_by_id(id).one(tx).await? {
             None => {
-                return Err(ApiError::invalid_field(
+                return Err(ApiError::unprocessable_field(
                     "CompanyId",
                     format!("no contact with ID {id} exists"),
                 ));
             }
             Some(company) if !company.is_company => {
-                return Err(ApiError::invalid_field(
+                return Err(ApiError::unprocessable_field(
                     "CompanyId",
                     format!("contact {id} is a person, not a company"),
                 ));
@@ -219,7 +251,7 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
         let Some(id) = id else { continue };
         let found = list_item::Entity::find_by_id(id).one(tx).await?;
         if found.is_none_or(|item| item.kind != kind) {
-            return Err(ApiError::invalid_field(
+            return Err(ApiError::unprocessable_field(
                 field,
                 format!("no {what} with ID {id} exists"),
             ));
@@ -231,7 +263,7 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
             .await?
             .is_none()
     {
-        return Err(ApiError::invalid_field(
+        return Err(ApiError::unprocessable_field(
             "Currency",
             format!("{code:?} is not a known currency (see GET /api/2.0/crm/settings/currency)"),
         ));
@@ -253,14 +285,14 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
         for (i, value) in draft.custom_fields.iter().enumerate() {
             let field = format!("CustomFields[{i}].FieldId");
             let Some(definition) = fields.get(&value.field_id) else {
-                return Err(ApiError::invalid_field(
+                return Err(ApiError::unprocessable_field(
                     field,
                     format!("no custom field with ID {} exists", value.field_id),
                 ));
             };
             if definition.entity_type != custom_field::FOR_CONTACT && definition.entity_type != kind
             {
-                return Err(ApiError::invalid_field(
+                return Err(ApiError::unprocessable_field(
                     field,
                     format!(
                         "custom field {} is not defined for {}",
@@ -274,7 +306,7 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
                 ));
             }
             if definition.field_type == FieldType::Heading.value() as i16 {
-                return Err(ApiError::invalid_field(
+                return Err(ApiError::unprocessable_field(
                     field,
                     format!(
                         "custom field {} is a heading and takes no value",
@@ -293,7 +325,7 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
             .map(|u| u.id)
             .collect();
         if let Some(missing) = draft.access_list.iter().find(|id| !found.contains(id)) {
-            return Err(ApiError::invalid_field(
+            return Err(ApiError::unprocessable_field(
                 "AccessList",
                 format!("no user with ID {missing} exists"),
             ));

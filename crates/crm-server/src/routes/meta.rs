@@ -74,6 +74,7 @@ async fn picture(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         (status = 200, description = "The service and its database are up.", body = Health),
         (status = 503, description = "The database cannot be reached.", body = Health),
     ),
+    security(),
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     if db::ping(&state.db).await {

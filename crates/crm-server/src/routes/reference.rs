@@ -133,7 +133,7 @@ fn entity_type(req: &HttpRequest) -> Result<EntityType, ApiError> {
     operation_id = "listCustomFields",
     tag = "Reference data",
     params(
-        ("entityType" = String, Path, description = "`contact` (all contacts), `person` or `company`", example = "person"),
+        ("entityType" = crm_models::EntityType, Path, description = "`contact` (all contacts), `person` or `company`", example = "person"),
     ),
     responses(
         (status = 200, description = "The custom-field definitions.", body = Vec<CustomFieldDefinition>),
@@ -164,7 +164,7 @@ pub async fn list_custom_fields(
     operation_id = "createCustomField",
     tag = "Reference data",
     params(
-        ("entityType" = String, Path, description = "`contact` (all contacts), `person` or `company`", example = "person"),
+        ("entityType" = crm_models::EntityType, Path, description = "`contact` (all contacts), `person` or `company`", example = "person"),
     ),
     request_body = NewCustomField,
     responses(

@@ -16,10 +16,17 @@ use super::{AcceptsJson, BodyErrors, CommonErrors};
     path = "/api/2.0/crm/task",
     operation_id = "createTask",
     tag = "Tasks",
-    request_body = NewTask,
+    // Contact 1 is the first contact created (or a demo contact).
+    request_body(content = NewTask, example = json!({
+        "Title": "Call back about the offer",
+        "ContactId": 1,
+        "Deadline": "2026-12-01T09:00:00Z",
+        "IsClosed": false
+    })),
     responses(
         (status = 201, description = "The new task.", body = Task),
-        (status = 400, description = "The body is malformed or a field is invalid (e.g. an unknown `ContactId`); the message names the field.", body = Error),
+        (status = 400, description = "The body is malformed or breaks its schema (a wrong type, an unknown property, a missing or blank `Title`, a text over its limit); the message names the field.", body = Error),
+        (status = 422, description = "The body matches its schema, but `ContactId` names no contact; the message names the field.", body = Error),
         (status = 403, description = "The caller may not edit the contact.", body = Error),
         CommonErrors,
         BodyErrors,

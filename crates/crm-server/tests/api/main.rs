@@ -6,8 +6,10 @@
 mod auth;
 mod bad_input;
 mod concurrency;
+mod consumers_regressions;
 mod create;
 mod delete;
+mod demo;
 mod fixtures;
 mod helpers;
 mod http;

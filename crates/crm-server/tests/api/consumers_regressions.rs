@@ -1,0 +1,380 @@
+//! Regressions found by the consumers of `openapi.yaml` in other ecosystems (`clients/`):
+//! schemathesis, the linters, the generated Python and TypeScript clients, Swagger UI.
+//!
+//! Each test pins both halves of a contract: what the served document says, and that the server
+//! does exactly that. The rule they share: a body that breaks its schema is a 400; a body that
+//! matches its schema but refers to nothing, or breaks a rule across fields, is a 422.
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+
+/// Sends `body` (if any) with `key` (if any) and returns the status and the JSON body.
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, app.url(path));
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, key);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The served OpenAPI document.
+async fn document(app: &TestApp) -> Value {
+    let (status, doc) = send(app, Method::GET, "/api-docs/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    doc
+}
+
+/// Creates a person from a raw body with the admin key.
+async fn create_person(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    send(
+        app,
+        Method::POST,
+        "/api/2.0/crm/contact/person",
+        Some(&app.admin_key),
+        Some(body),
+    )
+    .await
+}
+
+/// Asserts an `Error` body with `status`, code `invalid_field` and a message naming `field`.
+fn assert_field_error(got: (StatusCode, Value), status: StatusCode, field: &str) {
+    let (got_status, body) = got;
+    assert_eq!(got_status, status, "{field}: {body}");
+    assert_eq!(body["Status"], status.as_u16(), "{body}");
+    assert_eq!(body["Code"], "invalid_field", "{body}");
+    let message = body["Message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(field), "{field}: {message}");
+}
+
+/// schemathesis (ST202): `{entityType}` was documented as any string while the server takes only
+/// three names. It is now the `EntityType` enum; the server takes exactly its values.
+async fn entity_type_is_the_documented_enum(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    let names: Vec<String> =
+        serde_json::from_value(doc["components"]["schemas"]["EntityType"]["enum"].clone()).unwrap();
+    assert_eq!(names, ["contact", "person", "company"]);
+    for path in [
+        "/api/2.0/crm/{entityType}/customfield/definitions",
+        "/api/2.0/crm/{entityType}/customfield",
+    ] {
+        let operations = doc["paths"][path].as_object().unwrap();
+        for operation in operations.values() {
+            let parameter = &operation["parameters"][0];
+            assert_eq!(parameter["name"], "entityType");
+            assert_eq!(
+                parameter["schema"]["$ref"], "#/components/schemas/EntityType",
+                "{path}"
+            );
+        }
+    }
+    for name in &names {
+        let path = format!("/api/2.0/crm/{name}/customfield/definitions");
+        let (status, body) = send(&app, Method::GET, &path, Some(&app.admin_key), None).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+        let path = format!("/api/2.0/crm/{name}/customfield");
+        let field = json!({"Label": format!("For {name}"), "FieldType": 0});
+        let (status, body) =
+            send(&app, Method::POST, &path, Some(&app.admin_key), Some(field)).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+        assert_eq!(body["EntityType"], name.as_str());
+    }
+    for other in ["0", "deal", "Person", "__proto__"] {
+        let path = format!("/api/2.0/crm/{other}/customfield/definitions");
+        let got = send(&app, Method::GET, &path, Some(&app.admin_key), None).await;
+        assert_field_error(got, StatusCode::BAD_REQUEST, "entityType");
+    }
+}
+
+/// schemathesis (ST202): schema-valid bodies naming rows that do not exist were answered 400,
+/// the status of a schema violation. They are 422 now, documented on each operation.
+async fn unknown_references_are_422(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let cases = [
+        ("CompanyId", json!({"FirstName": "Jane", "CompanyId": 7})),
+        (
+            "ContactStatusId",
+            json!({"FirstName": "Jane", "ContactStatusId": 999}),
+        ),
+        (
+            "ContactTypeId",
+            json!({"FirstName": "Jane", "ContactTypeId": -1}),
+        ),
+        ("Currency", json!({"FirstName": "Jane", "Currency": "XXX"})),
+        (
+            "AccessList",
+            json!({"FirstName": "Jane", "AccessList": [uuid::Uuid::new_v4()]}),
+        ),
+        (
+            "CustomFields[0].FieldId",
+            json!({"FirstName": "Jane", "CustomFields": [{"FieldId": 3, "Value": "v"}]}),
+        ),
+    ];
+    for (field, body) in cases {
+        let got = create_person(&app, body).await;
+        assert_field_error(got, StatusCode::UNPROCESSABLE_ENTITY, field);
+    }
+    let task = json!({"Title": "Call back", "ContactId": 42});
+    let got = send(
+        &app,
+        Method::POST,
+        "/api/2.0/crm/task",
+        Some(&app.admin_key),
+        Some(task),
+    )
+    .await;
+    assert_field_error(got, StatusCode::UNPROCESSABLE_ENTITY, "ContactId");
+
+    // A currency code that is not 3 characters long breaks the schema: 400, not "unknown".
+    let got = create_person(&app, json!({"FirstName": "Jane", "Currency": "EURO"})).await;
+    assert_field_error(got, StatusCode::BAD_REQUEST, "Currency");
+
+    let doc = document(&app).await;
+    for (path, method) in [
+        ("/api/2.0/crm/contact/person", "post"),
+        ("/api/2.0/crm/contact/company", "post"),
+        ("/api/2.0/crm/task", "post"),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        assert!(
+            responses["422"].is_object(),
+            "{method} {path} documents 422"
+        );
+        assert!(
+            responses["400"].is_object(),
+            "{method} {path} documents 400"
+        );
+    }
+}
+
+/// schemathesis (ST202): a `Category` outside 0..=5 was undocumented; inside it, a category the
+/// kind of info does not have is a rule across fields (422), and a body that breaks its schema
+/// is a 400 even when it also breaks such a rule.
+async fn categories_are_bounded_and_checked_per_kind(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    for schema in ["NewContactInfo", "NewAddress"] {
+        let category = &doc["components"]["schemas"][schema]["properties"]["Category"];
+        assert_eq!(
+            (&category["minimum"], &category["maximum"]),
+            (&json!(0), &json!(5))
+        );
+    }
+    let info = |info_type: i32, category: i32| {
+        json!({"FirstName": "Jane", "CommonData": [
+            {"InfoType": info_type, "Category": category, "Data": "x"}
+        ]})
+    };
+    let address =
+        |category: i32| json!({"FirstName": "Jane", "Addresses": [{"Category": category}]});
+
+    for category in [-1, 6, i32::MAX] {
+        let got = create_person(&app, info(0, category)).await;
+        assert_field_error(got, StatusCode::BAD_REQUEST, "CommonData[0].Category");
+        let got = create_person(&app, address(category)).await;
+        assert_field_error(got, StatusCode::BAD_REQUEST, "Addresses[0].Category");
+    }
+    // Email (1) has Home, Work, Other only; a phone (0) has six categories.
+    let got = create_person(&app, info(1, 3)).await;
+    assert_field_error(
+        got,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "CommonData[0].Category",
+    );
+    let (status, body) = create_person(&app, info(0, 5)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = create_person(&app, address(5)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // An address in CommonData is a rule across fields...
+    let got = create_person(&app, info(7, 0)).await;
+    assert_field_error(
+        got,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "CommonData[0].InfoType",
+    );
+    // ...but a blank Data beside it breaks the schema, which comes first.
+    let both = json!({"FirstName": "Jane", "CommonData": [{"InfoType": 7, "Data": " "}]});
+    let got = create_person(&app, both).await;
+    assert_field_error(got, StatusCode::BAD_REQUEST, "CommonData[0].Data");
+    let twice = json!({"FirstName": "Jane", "CustomFields": [
+        {"FieldId": 1, "Value": "a"}, {"FieldId": 1, "Value": "b"}
+    ]});
+    let got = create_person(&app, twice).await;
+    assert_field_error(
+        got,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "CustomFields[1].FieldId",
+    );
+}
+
+/// schemathesis (ST202): "not blank" was only `minLength: 1`, and tag titles had no documented
+/// limits. Both carry the `NOT_BLANK_PATTERN` now, whose class is exactly the white space the
+/// server trims: every character in it makes a blank text (400), and characters outside it that
+/// other regex dialects call white space (U+001C, U+FEFF) do not.
+async fn blank_texts_follow_the_documented_pattern(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    let person = &doc["components"]["schemas"]["NewPerson"]["properties"];
+    assert_eq!(
+        person["FirstName"]["pattern"],
+        crm_models::NOT_BLANK_PATTERN
+    );
+    let tag = &person["Tags"]["items"];
+    assert_eq!(tag["pattern"], crm_models::NOT_BLANK_PATTERN);
+    assert_eq!(
+        (&tag["minLength"], &tag["maxLength"]),
+        (&json!(1), &json!(255))
+    );
+
+    let whitespace = (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace());
+    for blank in whitespace {
+        let text = format!("{blank}{blank}");
+        let got = create_person(&app, json!({"FirstName": text})).await;
+        assert_field_error(got, StatusCode::BAD_REQUEST, "FirstName");
+        let got = create_person(&app, json!({"FirstName": "Jane", "Tags": [text]})).await;
+        assert_field_error(got, StatusCode::BAD_REQUEST, "Tags[0]");
+    }
+    for not_blank in ["\u{1c}", "\u{feff}", "\u{200b}"] {
+        let (status, body) = create_person(&app, json!({"FirstName": not_blank})).await;
+        assert_eq!(status, StatusCode::CREATED, "{not_blank:?}: {body}");
+    }
+    let got = create_person(
+        &app,
+        json!({"FirstName": "Jane", "Tags": ["x".repeat(256)]}),
+    )
+    .await;
+    assert_field_error(got, StatusCode::BAD_REQUEST, "Tags[0]");
+    let (status, body) = create_person(
+        &app,
+        json!({"FirstName": "Jane", "Tags": ["x".repeat(255)]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Redocly (`security-defined`) and schemathesis (`ignored_auth`): `/healthz` had no `security`
+/// at all; it says `security: []` now (public), and answers without a key.
+async fn health_is_documented_as_public(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+    let (status, body) = send(&app, Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Every other operation needs the key.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if path != "/healthz" {
+                assert_eq!(
+                    operation["security"],
+                    json!([{"apiKey": []}]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+}
+
+/// Redocly (`no-empty-servers`), Spectral (`oas3-api-servers`): the document names its server
+/// relative to itself, so Swagger UI calls whichever host serves it.
+async fn servers_are_relative(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    assert_eq!(doc["servers"][0]["url"], "/");
+    assert_eq!(doc["servers"].as_array().map(Vec::len), Some(1));
+}
+
+/// schemathesis' stateful phase follows these links: from a created contact to reading and
+/// deleting it by its `ID`. Following them by hand: read, delete, then a 404 on both.
+async fn links_lead_from_a_new_contact_to_reading_and_deleting_it(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    for path in [
+        "/api/2.0/crm/contact/person",
+        "/api/2.0/crm/contact/company",
+    ] {
+        let links = &doc["paths"][path]["post"]["responses"]["201"]["links"];
+        for (name, operation_id) in [
+            ("GetContact", "getContact"),
+            ("DeleteContact", "deleteContact"),
+        ] {
+            assert_eq!(links[name]["operationId"], operation_id, "{path}");
+            assert_eq!(
+                links[name]["parameters"]["contactid"], "$response.body#/ID",
+                "{path}"
+            );
+        }
+    }
+    let (status, created) =
+        create_person(&app, json!({"FirstName": "Jane", "LastName": "Doe"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let path = format!("/api/2.0/crm/contact/{}", created["ID"]);
+    let key = Some(app.admin_key.as_str());
+    let (status, read) = send(&app, Method::GET, &path, key, None).await;
+    assert_eq!(
+        (status, &read["DisplayName"]),
+        (StatusCode::OK, &json!("Jane Doe"))
+    );
+    let (status, deleted) = send(&app, Method::DELETE, &path, key, None).await;
+    assert_eq!((status, &deleted["ID"]), (StatusCode::OK, &created["ID"]));
+    for method in [Method::GET, Method::DELETE] {
+        let (status, body) = send(&app, method, &path, key, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["Code"], "contact_not_found");
+    }
+}
+
+/// schemathesis (examples phase, "validation mismatch") and Swagger UI ("Try it out" fills the
+/// body in from the example): the create examples named rows that do not exist on a fresh
+/// database (`CompanyId` 7, `ContactTypeId` 1, a custom field 3), so a person trying them got a
+/// 422. Each documented request example now succeeds as it is, in the order a person would try
+/// them (the task example names contact 1, the first one created).
+async fn request_examples_work_on_a_fresh_server(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let doc = document(&app).await;
+    for path in [
+        "/api/2.0/crm/contact/person",
+        "/api/2.0/crm/contact/company",
+        "/api/2.0/crm/task",
+    ] {
+        let example =
+            doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"]
+                .clone();
+        assert!(example.is_object(), "{path} has a request example");
+        let (status, body) = send(
+            &app,
+            Method::POST,
+            path,
+            Some(&app.admin_key),
+            Some(example),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+    }
+}
+
+crate::backend_tests!(
+    request_examples_work_on_a_fresh_server,
+    entity_type_is_the_documented_enum,
+    unknown_references_are_422,
+    categories_are_bounded_and_checked_per_kind,
+    blank_texts_follow_the_documented_pattern,
+    health_is_documented_as_public,
+    servers_are_relative,
+    links_lead_from_a_new_contact_to_reading_and_deleting_it,
+);
