@@ -3,14 +3,20 @@
 //! - `cargo xtask openapi` rewrites `openapi.yaml` from the code.
 //! - `cargo xtask openapi --check` exits 1 with a unified diff when `openapi.yaml` is stale, and
 //!   2 when it cannot be read or written.
+//! - `cargo xtask bench [-- ARGS]` builds the release server and runs the delete benchmark,
+//!   `cargo run --release -p crm-bench -- ARGS` (see `crates/crm-bench`; `-- --help` lists the
+//!   options), and exits with its status.
 
-use std::process::ExitCode;
+use std::{
+    path::Path,
+    process::{Command, ExitCode},
+};
 
 use crm_server::openapi::{
     Freshness, REGENERATE_COMMAND, committed_path, document_yaml, freshness,
 };
 
-const USAGE: &str = "usage: cargo xtask openapi [--check]";
+const USAGE: &str = "usage: cargo xtask openapi [--check]\n       cargo xtask bench [-- ARGS]";
 
 /// Exit code of a stale file.
 const STALE: u8 = 1;
@@ -27,6 +33,7 @@ fn main() -> ExitCode {
     {
         ["openapi"] => write(),
         ["openapi", "--check"] => check(),
+        ["bench", rest @ ..] => bench(rest),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(BROKEN)
@@ -78,5 +85,42 @@ fn check() -> ExitCode {
             );
             ExitCode::from(STALE)
         }
+    }
+}
+
+/// Builds the release server, then runs `crm-bench` in release mode with `args` (a leading `--`
+/// is dropped), from the workspace root; exits with the benchmark's status.
+fn bench(args: &[&str]) -> ExitCode {
+    let args = match args {
+        ["--", rest @ ..] => rest,
+        rest => rest,
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let run = |what: &[&str]| {
+        Command::new(&cargo)
+            .args(what)
+            .current_dir(root)
+            .status()
+            .map_err(|error| eprintln!("error: cannot run {cargo}: {error}"))
+    };
+    match run(&["build", "--release", "-p", "crm-server"]) {
+        Ok(status) if status.success() => {}
+        Ok(_) => return ExitCode::from(BROKEN),
+        Err(()) => return ExitCode::from(BROKEN),
+    }
+    let mut command = vec!["run", "--release", "-p", "crm-bench", "--"];
+    command.extend_from_slice(args);
+    match run(&command) {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(1),
+        ),
+        Err(()) => ExitCode::from(BROKEN),
     }
 }

@@ -11,8 +11,8 @@ use crm_models::{
     ShareType,
 };
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Set,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, Set, SqliteTransactionMode, Statement, TransactionOptions, Value,
 };
 use uuid::Uuid;
 
@@ -471,8 +471,27 @@ pub async fn delete(
     id: i32,
     caller: &user::Model,
 ) -> Result<Contact, ApiError> {
-    let tx = db.begin_with_options(write_transaction()).await?;
-    let snapshot = load(&tx, id, caller).await?.ok_or_else(|| not_found(id))?;
+    let tx = crate::db::begin_write(db).await?;
+    match delete_in(&tx, id, caller).await {
+        Ok(contact) => {
+            tx.commit().await?;
+            Ok(contact)
+        }
+        Err(error) => {
+            // Roll back before giving up the turn to write, so the next writer finds the
+            // database free.
+            tx.rollback().await.ok();
+            Err(error)
+        }
+    }
+}
+
+async fn delete_in(
+    tx: &DatabaseTransaction,
+    id: i32,
+    caller: &user::Model,
+) -> Result<Contact, ApiError> {
+    let snapshot = load(tx, id, caller).await?.ok_or_else(|| not_found(id))?;
     if !snapshot.permissions.delete {
         return Err(ApiError::Forbidden(format!(
             "You may not delete contact {id}: it is not shared read-write, you are not on its \
@@ -504,9 +523,8 @@ pub async fn delete(
         display_name: Set(contact.display_name.clone()),
         ..Default::default()
     })
-    .exec_without_returning(&tx)
+    .exec_without_returning(tx)
     .await?;
-    tx.commit().await?;
     Ok(contact)
 }
 
