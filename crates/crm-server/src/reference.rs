@@ -6,11 +6,10 @@ use crm_models::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use crate::{
-    contacts::write_transaction,
     db::entities::{currency, custom_field, list_item, user},
     error::ApiError,
     validate,
@@ -99,10 +98,10 @@ pub async fn add_list_item(
     validate::optional("Color", &new.color, MAX_NAME)?;
     let title = new.title.trim().to_owned();
 
-    let tx = db.begin_with_options(write_transaction()).await?;
+    let tx = crate::db::begin_write(db).await?;
     let existing = list_item::Entity::find()
         .filter(list_item::Column::Kind.eq(kind.stored()))
-        .all(&tx)
+        .all(&*tx)
         .await?;
     if existing
         .iter()
@@ -128,7 +127,7 @@ pub async fn add_list_item(
         sort_order: Set(sort_order),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(&*tx)
     .await?;
     tx.commit().await?;
     Ok(list_item(row))
@@ -199,7 +198,7 @@ pub async fn add_custom_field(
     require_admin(caller, "custom fields")?;
     validate::required("Label", &new.label, MAX_NAME)?;
     validate::optional("Mask", &new.mask, MAX_TEXT)?;
-    let tx = db.begin_with_options(write_transaction()).await?;
+    let tx = crate::db::begin_write(db).await?;
     let position = match new.position {
         Some(position) => position,
         None => custom_field::Entity::find()
@@ -207,7 +206,7 @@ pub async fn add_custom_field(
             .select_only()
             .column_as(custom_field::Column::Position.max(), "max")
             .into_tuple::<Option<i32>>()
-            .one(&tx)
+            .one(&*tx)
             .await?
             .flatten()
             .map_or(0, |max| max.saturating_add(1)),
@@ -220,7 +219,7 @@ pub async fn add_custom_field(
         position: Set(position),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(&*tx)
     .await?;
     tx.commit().await?;
     definition(row)

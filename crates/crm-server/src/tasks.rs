@@ -2,10 +2,10 @@
 
 use chrono::Utc;
 use crm_models::{MAX_NAME, NewTask, Task};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 
 use crate::{
-    contacts::{permissions, write_transaction},
+    contacts::permissions,
     db::entities::{task, user},
     error::ApiError,
     validate,
@@ -18,8 +18,8 @@ pub async fn create(
     new: NewTask,
 ) -> Result<Task, ApiError> {
     validate::required("Title", &new.title, MAX_NAME)?;
-    let tx = db.begin_with_options(write_transaction()).await?;
-    let allowed = permissions(&tx, new.contact_id, caller)
+    let tx = crate::db::begin_write(db).await?;
+    let allowed = permissions(&*tx, new.contact_id, caller)
         .await?
         .ok_or_else(|| {
             ApiError::unprocessable_field(
@@ -41,7 +41,7 @@ pub async fn create(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(&*tx)
     .await?;
     tx.commit().await?;
     Ok(Task {

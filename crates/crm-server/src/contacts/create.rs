@@ -10,11 +10,11 @@ use crm_models::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 use uuid::Uuid;
 
-use super::{Snapshot, load, write_transaction};
+use super::{Snapshot, load};
 use crate::{
     db::entities::{
         contact, contact_access, contact_info, contact_tag, currency, custom_field,
@@ -341,7 +341,7 @@ pub async fn create(
     mut draft: Draft,
 ) -> Result<Snapshot, ApiError> {
     draft.check_shape()?;
-    let tx = db.begin_with_options(write_transaction()).await?;
+    let tx = crate::db::begin_write(db).await?;
     check_references(&tx, &draft).await?;
 
     let id = contact::ActiveModel {
@@ -363,7 +363,7 @@ pub async fn create(
         medium_photo_url: Set(None),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(&*tx)
     .await?
     .id;
 
@@ -397,7 +397,7 @@ pub async fn create(
         infos.push(row);
     }
     contact_info::Entity::insert_many(infos)
-        .exec_without_returning(&tx)
+        .exec_without_returning(&*tx)
         .await?;
 
     custom_field_value::Entity::insert_many(draft.custom_fields.into_iter().map(|value| {
@@ -407,7 +407,7 @@ pub async fn create(
             value: Set(value.value),
         }
     }))
-    .exec_without_returning(&tx)
+    .exec_without_returning(&*tx)
     .await?;
 
     contact_access::Entity::insert_many(draft.access_list.into_iter().map(|user_id| {
@@ -416,7 +416,7 @@ pub async fn create(
             user_id: Set(user_id),
         }
     }))
-    .exec_without_returning(&tx)
+    .exec_without_returning(&*tx)
     .await?;
 
     if !draft.tags.is_empty() {
@@ -425,21 +425,21 @@ pub async fn create(
             ..Default::default()
         }))
         .on_conflict_do_nothing_on([tag::Column::Title])
-        .exec_without_returning(&tx)
+        .exec_without_returning(&*tx)
         .await?;
         let tags = tag::Entity::find()
             .filter(tag::Column::Title.is_in(draft.tags))
-            .all(&tx)
+            .all(&*tx)
             .await?;
         contact_tag::Entity::insert_many(tags.into_iter().map(|tag| contact_tag::ActiveModel {
             contact_id: Set(id),
             tag_id: Set(tag.id),
         }))
-        .exec_without_returning(&tx)
+        .exec_without_returning(&*tx)
         .await?;
     }
 
-    let snapshot = load(&tx, id, caller).await?.ok_or_else(|| {
+    let snapshot = load(&*tx, id, caller).await?.ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "contact {id} vanished inside its own transaction"
         ))
