@@ -16,7 +16,7 @@ use crm_server::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 /// Contacts inserted per transaction: keeps every `insert_many` below SQLite's 32,766 and
@@ -167,9 +167,10 @@ pub async fn contacts(
 ) -> anyhow::Result<()> {
     let ids: Vec<i32> = ids.collect();
     for chunk in ids.chunks(CHUNK) {
-        let tx = db.begin().await?;
-        insert_chunk(&tx, fixture, chunk, shape).await?;
-        tx.commit().await?;
+        crm_server::db::write(db, |tx| async move {
+            insert_chunk(&*tx, fixture, chunk, shape).await
+        })
+        .await?;
     }
     if db.get_database_backend() == DbBackend::Postgres {
         // Explicit IDs leave the sequence behind: later inserts must not collide with them.

@@ -17,5 +17,6 @@ pub use enums::{EntityType, FieldType, InfoType, MAX_CATEGORY, ShareType, Unknow
 pub use error::{Error, Health};
 pub use requests::{
     CustomFieldDefinition, CustomFieldValue, MAX_ITEMS, MAX_NAME, MAX_TEXT, NOT_BLANK_PATTERN,
-    NewAddress, NewCompany, NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask, Task,
+    NewAddress, NewCompany, NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask,
+    TEXT_PATTERN, Task,
 };

@@ -17,13 +17,19 @@ pub const MAX_TEXT: usize = 10_000;
 /// Most entries accepted in one nested collection of a new contact.
 pub const MAX_ITEMS: usize = 100;
 
-/// The `pattern` of every text that must not be blank: it matches a text that holds at least one
-/// character that is not white space, white space being exactly what Rust's `str::trim` removes
-/// (Unicode `White_Space`). The class is spelt out rather than written `\S`, because `\s` means
-/// a different set in ECMAScript, Python and Rust regular expressions. The `#[schema(pattern)]`
-/// attributes repeat it as a literal; a test checks that they agree.
-pub const NOT_BLANK_PATTERN: &str =
-    r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// The `pattern` of every optional text of a request: any characters but U+0000, which
+/// PostgreSQL cannot store (so neither backend accepts it: a 400 naming the property). Every
+/// other character, control characters included, is stored as it is sent. The
+/// `#[schema(pattern)]` attributes repeat it as a literal; a test checks that every text of
+/// every request carries it or [`NOT_BLANK_PATTERN`].
+pub const TEXT_PATTERN: &str = r"^[^\u0000]*$";
+
+/// The `pattern` of every text that must not be blank: no U+0000 (as [`TEXT_PATTERN`]) and at
+/// least one character that is not white space, white space being exactly what `str::trim`
+/// removes (Unicode `White_Space`). The class is spelt out rather than written `\s`, because `\s`
+/// means a different set in ECMAScript, Python and Rust regular expressions. The
+/// `#[schema(pattern)]` attributes repeat it as a literal; a test checks that they agree.
+pub const NOT_BLANK_PATTERN: &str = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$";
 
 /// The schema of `Tags`: an array of tag titles, each not blank and at most [`MAX_NAME`]
 /// characters long.
@@ -60,11 +66,11 @@ macro_rules! new_contact {
             $($(#[$fmeta])* pub $field: $ty,)*
             /// Free-text background information.
             #[serde(default)]
-            #[schema(max_length = 10000, example = "Met at the Berlin trade fair.")]
+            #[schema(max_length = 10000, pattern = r"^[^\u0000]*$", example = "Met at the Berlin trade fair.")]
             pub about: String,
             /// The industry the contact works in.
             #[serde(default)]
-            #[schema(max_length = 255, example = "Logistics")]
+            #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "Logistics")]
             pub industry: String,
             /// ID of a contact status (`GET /api/2.0/crm/contact/status`).
             #[serde(default)]
@@ -76,7 +82,7 @@ macro_rules! new_contact {
             pub contact_type_id: Option<i32>,
             /// ISO 4217 code of a currency (`GET /api/2.0/crm/settings/currency`).
             #[serde(default)]
-            #[schema(example = "EUR", min_length = 3, max_length = 3)]
+            #[schema(example = "EUR", min_length = 3, max_length = 3, pattern = r"^[^\u0000]*$")]
             pub currency: Option<String>,
             /// How the contact is shared; ReadWrite (1) when absent.
             #[serde(default)]
@@ -109,15 +115,15 @@ new_contact! {
     /// A new person.
     NewPerson {
         /// First name (required, not blank).
-        #[schema(min_length = 1, max_length = 255, pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]", example = "Jane")]
+        #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$", example = "Jane")]
         first_name: String,
         /// Last name.
         #[serde(default)]
-        #[schema(max_length = 255, example = "Doe")]
+        #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "Doe")]
         last_name: String,
         /// Job title.
         #[serde(default)]
-        #[schema(max_length = 255, example = "Head of purchasing")]
+        #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "Head of purchasing")]
         job_title: String,
         /// ID of the company the person works for.
         #[serde(default)]
@@ -130,7 +136,7 @@ new_contact! {
     /// A new company.
     NewCompany {
         /// The company's name (required, not blank).
-        #[schema(min_length = 1, max_length = 255, pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]", example = "Northwind Traders")]
+        #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$", example = "Northwind Traders")]
         company_name: String,
     }
 }
@@ -150,7 +156,7 @@ pub struct NewContactInfo {
     #[schema(
         min_length = 1,
         max_length = 255,
-        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        pattern = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$",
         example = "jane.doe@example.com"
     )]
     pub data: String,
@@ -165,23 +171,27 @@ pub struct NewContactInfo {
 pub struct NewAddress {
     /// Street and house number.
     #[serde(default)]
-    #[schema(max_length = 255, example = "12 Harbour Road")]
+    #[schema(
+        max_length = 255,
+        pattern = r"^[^\u0000]*$",
+        example = "12 Harbour Road"
+    )]
     pub street: String,
     /// City.
     #[serde(default)]
-    #[schema(max_length = 255, example = "Riga")]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "Riga")]
     pub city: String,
     /// State or region.
     #[serde(default)]
-    #[schema(max_length = 255, example = "")]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "")]
     pub state: String,
     /// Postal code.
     #[serde(default)]
-    #[schema(max_length = 255, example = "LV-1010")]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "LV-1010")]
     pub zip: String,
     /// Country.
     #[serde(default)]
-    #[schema(max_length = 255, example = "Latvia")]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "Latvia")]
     pub country: String,
     /// Category: 0 Home, 1 Postal, 2 Office, 3 Billing, 4 Other, 5 Work.
     #[serde(default)]
@@ -200,7 +210,7 @@ pub struct CustomFieldValue {
     #[schema(format = Int32, example = 3)]
     pub field_id: i32,
     /// The value.
-    #[schema(max_length = 10000, example = "2019-05-01")]
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$", example = "2019-05-01")]
     pub value: String,
 }
 
@@ -212,17 +222,17 @@ pub struct NewListItem {
     #[schema(
         min_length = 1,
         max_length = 255,
-        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        pattern = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$",
         example = "Lost"
     )]
     pub title: String,
     /// A description.
     #[serde(default)]
-    #[schema(max_length = 10000, example = "")]
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$", example = "")]
     pub description: String,
     /// A CSS hex colour.
     #[serde(default)]
-    #[schema(max_length = 255, example = "#b0b0b0")]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "#b0b0b0")]
     pub color: String,
     /// Position in the list; after the last item when absent.
     #[serde(default)]
@@ -238,7 +248,7 @@ pub struct NewCustomField {
     #[schema(
         min_length = 1,
         max_length = 255,
-        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        pattern = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$",
         example = "Customer since"
     )]
     pub label: String,
@@ -246,7 +256,7 @@ pub struct NewCustomField {
     pub field_type: FieldType,
     /// The mask, e.g. the options of a select box as a JSON array.
     #[serde(default)]
-    #[schema(max_length = 10000, example = "")]
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$", example = "")]
     pub mask: String,
     /// Position in the form; after the last field when absent.
     #[serde(default)]
@@ -286,7 +296,7 @@ pub struct NewTask {
     #[schema(
         min_length = 1,
         max_length = 255,
-        pattern = r"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        pattern = r"^[^\u0000]*[^\u0000\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$",
         example = "Call back about the offer"
     )]
     pub title: String,
@@ -330,12 +340,15 @@ mod tests {
 
     use super::*;
 
-    /// The characters the negated class of [`NOT_BLANK_PATTERN`] lists.
+    /// The white space `str::trim` removes (Unicode `White_Space`), as the inside of a regular
+    /// expression's character class. Spelt out rather than written `\s`, because `\s` means a
+    /// different set in ECMAScript, Python and Rust regular expressions.
+    const WHITE_SPACE_CLASS: &str =
+        r"\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+    /// The characters [`WHITE_SPACE_CLASS`] lists.
     fn listed_characters() -> BTreeSet<char> {
-        let class = NOT_BLANK_PATTERN
-            .strip_prefix("[^")
-            .and_then(|rest| rest.strip_suffix(']'))
-            .unwrap_or_default();
+        let class = WHITE_SPACE_CLASS;
         let mut singles = Vec::new();
         let mut chars = class.chars().peekable();
         while let Some(c) = chars.next() {
@@ -381,56 +394,94 @@ mod tests {
             .filter(|c| c.is_whitespace())
             .collect();
         assert_eq!(listed_characters(), whitespace);
+        assert_eq!(
+            NOT_BLANK_PATTERN,
+            format!(r"^[^\u0000]*[^\u0000{WHITE_SPACE_CLASS}][^\u0000]*$")
+        );
     }
 
-    fn patterns(value: &serde_json::Value, found: &mut Vec<String>) {
+    /// The `pattern` of every schema of a text (`type` string or [string, null], no `format`)
+    /// inside `value`; `None` for a text without one.
+    fn text_patterns(value: &serde_json::Value, found: &mut Vec<Option<String>>) {
         match value {
             serde_json::Value::Object(object) => {
-                for (key, value) in object {
-                    match (key.as_str(), value) {
-                        ("pattern", serde_json::Value::String(pattern)) => {
-                            found.push(pattern.clone())
-                        }
-                        _ => patterns(value, found),
-                    }
+                let is_text = match object.get("type") {
+                    Some(serde_json::Value::String(kind)) => kind == "string",
+                    Some(serde_json::Value::Array(kinds)) => kinds.iter().any(|k| k == "string"),
+                    _ => false,
+                };
+                if is_text && !object.contains_key("format") {
+                    found.push(
+                        object
+                            .get("pattern")
+                            .and_then(|p| p.as_str())
+                            .map(str::to_owned),
+                    );
                 }
+                object.values().for_each(|v| text_patterns(v, found));
             }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| patterns(v, found)),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| text_patterns(v, found)),
             _ => {}
         }
     }
 
     #[test]
-    fn every_not_blank_text_carries_the_pattern() {
-        // Each required text and each tag title: FirstName/CompanyName + Tags, Data, Title, Label.
+    fn every_text_of_every_request_carries_a_pattern() {
+        // (schema, texts, required texts): each required text and each tag title is not blank.
         let schemas = [
-            ("NewPerson", serde_json::to_value(NewPerson::schema()), 2),
-            ("NewCompany", serde_json::to_value(NewCompany::schema()), 2),
+            ("NewPerson", serde_json::to_value(NewPerson::schema()), 7, 2),
+            (
+                "NewCompany",
+                serde_json::to_value(NewCompany::schema()),
+                5,
+                2,
+            ),
             (
                 "NewContactInfo",
                 serde_json::to_value(NewContactInfo::schema()),
                 1,
+                1,
+            ),
+            (
+                "NewAddress",
+                serde_json::to_value(NewAddress::schema()),
+                5,
+                0,
+            ),
+            (
+                "CustomFieldValue",
+                serde_json::to_value(CustomFieldValue::schema()),
+                1,
+                0,
             ),
             (
                 "NewListItem",
                 serde_json::to_value(NewListItem::schema()),
+                3,
                 1,
             ),
             (
                 "NewCustomField",
                 serde_json::to_value(NewCustomField::schema()),
+                2,
                 1,
             ),
-            ("NewTask", serde_json::to_value(NewTask::schema()), 1),
+            ("NewTask", serde_json::to_value(NewTask::schema()), 1, 1),
         ];
-        for (name, schema, expected) in schemas {
+        for (name, schema, texts, required) in schemas {
             let mut found = Vec::new();
-            patterns(&schema.unwrap_or_default(), &mut found);
-            assert_eq!(found.len(), expected, "{name}: {found:?}");
-            assert!(
-                found.iter().all(|p| p == NOT_BLANK_PATTERN),
-                "{name}: {found:?}"
-            );
+            text_patterns(&schema.unwrap_or_default(), &mut found);
+            assert_eq!(found.len(), texts, "{name}: {found:?}");
+            let not_blank = found
+                .iter()
+                .filter(|p| p.as_deref() == Some(NOT_BLANK_PATTERN))
+                .count();
+            let text = found
+                .iter()
+                .filter(|p| p.as_deref() == Some(TEXT_PATTERN))
+                .count();
+            assert_eq!(not_blank, required, "{name}: {found:?}");
+            assert_eq!(text, texts - required, "{name}: {found:?}");
         }
     }
 }

@@ -177,8 +177,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::DemoData { db }) => {
+            let key = bootstrap_key()?;
             let db = open(&db).await?;
-            bootstrap(&db).await?;
+            bootstrap(&db, key).await?;
             match demo::load(&db).await? {
                 DemoOutcome::Loaded { contacts, .. } => {
                     eprintln!("Loaded the demo data: {contacts} contacts.");
@@ -201,13 +202,22 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 admin,
                 profile_url,
             };
-            let user = users::add_user(&db, new).await?;
+            let new = &new;
+            let user = db::write(
+                &db,
+                |tx| async move { users::add_user(&*tx, new.clone()).await },
+            )
+            .await?;
             println!("{}", user.id);
             Ok(())
         }
         Some(Command::Keys(KeysCommand::Create { user, label, db })) => {
             let db = open(&db).await?;
-            let (_, key) = users::create_key(&db, user, &label, None).await?;
+            let label = label.as_str();
+            let (_, key) = db::write(&db, |tx| async move {
+                users::create_key(&*tx, user, label, None).await
+            })
+            .await?;
             println!("{key}");
             Ok(())
         }
@@ -235,40 +245,70 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Keys(KeysCommand::Revoke { key_id, db })) => {
             let db = open(&db).await?;
-            users::revoke_key(&db, key_id).await?;
+            db::write(
+                &db,
+                |tx| async move { users::revoke_key(&*tx, key_id).await },
+            )
+            .await?;
             eprintln!("API key {key_id} is revoked.");
             Ok(())
         }
     }
 }
 
-/// On a database without users, creates the administrator with the key from
-/// `CRM_BOOTSTRAP_API_KEY`, or with a generated key printed once on stdout.
-async fn bootstrap(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
-    let given_key = std::env::var("CRM_BOOTSTRAP_API_KEY")
-        .ok()
-        .filter(|key| !key.is_empty());
-    if let Some(first) = users::bootstrap(db, given_key).await? {
-        if first.key_was_given {
+/// `CRM_BOOTSTRAP_API_KEY` when set and not empty; an error when it breaks the rule of keys
+/// given by hand (`users::check_given_key`).
+fn bootstrap_key() -> anyhow::Result<Option<String>> {
+    let Some(key) = std::env::var_os("CRM_BOOTSTRAP_API_KEY") else {
+        return Ok(None);
+    };
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let key = key
+        .into_string()
+        .map_err(|_| users::KeyError::InvalidKey)
+        .and_then(|key| users::check_given_key(&key).map(|()| key))
+        .context("CRM_BOOTSTRAP_API_KEY is not a usable API key")?;
+    Ok(Some(key))
+}
+
+/// On a database without users, creates the administrator with `given_key` (from
+/// `CRM_BOOTSTRAP_API_KEY`, [`bootstrap_key`]), or with a generated key printed once on stdout.
+async fn bootstrap(
+    db: &sea_orm::DatabaseConnection,
+    given_key: Option<String>,
+) -> anyhow::Result<()> {
+    let given = given_key.is_some();
+    let Some(first) = users::bootstrap(db, given_key).await? else {
+        if given {
             tracing::info!(
-                "created the administrator \"{}\" with the key from CRM_BOOTSTRAP_API_KEY",
-                first.user.display_name
-            );
-        } else {
-            println!(
-                "Created the administrator \"{}\". Its API key is {} — it is shown only this \
-                 once. Send it as the Authorization header (`Authorization: {}`), or open Swagger \
-                 UI, click Authorize and paste it.",
-                first.user.display_name, first.key, first.key
+                "CRM_BOOTSTRAP_API_KEY is set but ignored: the database has users already (it \
+                 only sets the first administrator's key on an empty database)"
             );
         }
+        return Ok(());
+    };
+    if first.key_was_given {
+        tracing::info!(
+            "created the administrator \"{}\" with the key from CRM_BOOTSTRAP_API_KEY",
+            first.user.display_name
+        );
+    } else {
+        println!(
+            "Created the administrator \"{}\". Its API key is {} — it is shown only this \
+             once. Send it as the Authorization header (`Authorization: {}`), or open Swagger \
+             UI, click Authorize and paste it.",
+            first.user.display_name, first.key, first.key
+        );
     }
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let key = bootstrap_key()?;
     let db = open(&args.db).await?;
-    bootstrap(&db).await?;
+    bootstrap(&db, key).await?;
     if args.demo_data {
         match demo::load(&db).await? {
             DemoOutcome::Loaded { contacts, tasks } => {

@@ -145,12 +145,17 @@ async fn load_unguarded(db: &DatabaseConnection) -> anyhow::Result<DemoOutcome> 
         tasks: 0,
     };
     loader.create_all().await?;
-    setting::Entity::insert(setting::ActiveModel {
-        key: Set(MARKER.to_owned()),
-        value: Set(loader.now.to_rfc3339()),
+    let now = loader.now.to_rfc3339();
+    let now = &now;
+    db::write(db, |tx| async move {
+        setting::Entity::insert(setting::ActiveModel {
+            key: Set(MARKER.to_owned()),
+            value: Set(now.clone()),
+        })
+        .on_conflict_do_nothing_on([setting::Column::Key])
+        .exec_without_returning(&*tx)
+        .await
     })
-    .on_conflict_do_nothing_on([setting::Column::Key])
-    .exec_without_returning(db)
     .await
     .context("cannot write the demo-data marker")?;
     Ok(DemoOutcome::Loaded {
@@ -258,7 +263,12 @@ impl Loader<'_> {
             admin: false,
             profile_url: String::new(),
         };
-        Ok(users::add_user(self.db, new).await?.id)
+        let new = &new;
+        let user = db::write(self.db, |tx| async move {
+            users::add_user(&*tx, new.clone()).await
+        })
+        .await?;
+        Ok(user.id)
     }
 
     /// Defines the demo custom fields (or reuses definitions with the same label and type).

@@ -1,7 +1,9 @@
 //! `ApiError`: every failure a request can meet, mapped to an HTTP status and the `Error` body.
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use sea_orm::{DbErr, RuntimeErr, sqlx};
+use sea_orm::DbErr;
+
+use crate::db::{self, Failure, WriteError};
 
 /// A failed request. Rendered as `application/json` with the `Error` schema.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +39,8 @@ pub enum ApiError {
         /// What was not found.
         message: String,
     },
-    /// 409: the request conflicts with what exists (e.g. a duplicate title).
+    /// 409: the request conflicts with what exists (e.g. a duplicate title); the message starts
+    /// with the property at fault.
     #[error("{0}")]
     Conflict(String),
     /// 405: the path exists, the method does not.
@@ -58,6 +61,14 @@ pub enum ApiError {
     /// 503: the database cannot be reached right now.
     #[error("the database is unavailable; try again later")]
     Unavailable(#[source] DbErr),
+    /// 503: the write kept meeting concurrent writes to the same rows (a serialization failure
+    /// or a deadlock, every one of its attempts); nothing it did was kept.
+    #[error(
+        "the write conflicted with concurrent writes {attempts} times and was abandoned; nothing \
+         it did was kept; try again",
+        attempts = db::WRITE_ATTEMPTS
+    )]
+    Contended(#[source] DbErr),
     /// 500: a bug or an unexpected database failure. Details are logged, not returned.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -114,6 +125,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Timeout(_) => "request_timeout",
             Self::Unavailable(_) => "database_unavailable",
+            Self::Contended(_) => "write_conflict",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -137,7 +149,9 @@ impl ResponseError for ApiError {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Contended(_) | Self::Timeout(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,6 +162,7 @@ impl ResponseError for ApiError {
                 tracing::error!(error = format!("{error:#}"), "request failed")
             }
             Self::Unavailable(error) => tracing::warn!(%error, "database unavailable"),
+            Self::Contended(error) => tracing::warn!(%error, "write abandoned after retries"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -158,42 +173,70 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The request property each database constraint stands for: PostgreSQL's constraint names, and
+/// the columns SQLite names in a unique violation. A violation of one of these is the client's
+/// (a 409 or a 422 naming the property); of any other, a bug (500).
+const CONSTRAINT_PROPERTIES: &[(&str, &str)] = &[
+    ("fk_tasks_contact", "ContactId"),
+    ("fk_contacts_company", "CompanyId"),
+    ("fk_contacts_status", "ContactStatusId"),
+    ("fk_contacts_type", "ContactTypeId"),
+    ("fk_contacts_currency", "Currency"),
+    ("fk_custom_field_values_field", "CustomFields"),
+    ("fk_contact_access_user", "AccessList"),
+    ("fk_contact_tags_tag", "Tags"),
+    (crate::db::entities::list_item::TITLE_INDEX, "Title"),
+    ("list_items.kind, list_items.title_key", "Title"),
+];
+
+fn property(constraint: Option<&str>) -> Option<&'static str> {
+    let constraint = constraint?;
+    CONSTRAINT_PROPERTIES
+        .iter()
+        .find(|(name, _)| *name == constraint)
+        .map(|(_, property)| *property)
+}
+
+/// Every database error is mapped here, the same on both backends: a unique violation → 409
+/// naming the property; a foreign-key violation → 422 naming the property whose row is gone; a
+/// serialization failure or deadlock (left after [`db::write`]'s retries) → 503
+/// `write_conflict`; no database → 503 `database_unavailable`; anything else → 500, the cause
+/// in the log.
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
-        if is_unavailable(&error) {
-            Self::Unavailable(error)
-        } else {
-            Self::Internal(error.into())
+        match db::classify(&error) {
+            Failure::Unique(constraint) => match property(constraint.as_deref()) {
+                Some(property) => {
+                    Self::Conflict(format!("{property}: another record already has this value"))
+                }
+                None => Self::Internal(error.into()),
+            },
+            Failure::ForeignKey(constraint) => {
+                let property = match constraint.as_deref() {
+                    Some(name) => property(Some(name)),
+                    // SQLite names no foreign key. There every write holds the file's write lock
+                    // from its first read, so a reference the request checked cannot vanish
+                    // before its insert; this is the backstop.
+                    None => Some("(a reference)"),
+                };
+                match property {
+                    Some(property) => Self::unprocessable_field(
+                        property,
+                        "the record it refers to does not exist (it was deleted while this \
+                         request ran)",
+                    ),
+                    None => Self::Internal(error.into()),
+                }
+            }
+            Failure::Retryable => Self::Contended(error),
+            Failure::Unavailable => Self::Unavailable(error),
+            Failure::Other => Self::Internal(error.into()),
         }
     }
 }
 
-/// Whether a database error means the database cannot be reached (try again later) rather than
-/// a bug: no connection could be had, the connection broke, or the server is shutting down or
-/// refusing connections.
-pub fn is_unavailable(error: &DbErr) -> bool {
-    let runtime = match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
-        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
-        _ => return false,
-    };
-    let RuntimeErr::SqlxError(sqlx) = runtime else {
-        return false;
-    };
-    match sqlx.as_ref() {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
-            // PostgreSQL: class 08 (connection exception), 57P01–57P03 (shutting down,
-            // cannot connect now). SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) past the
-            // busy timeout.
-            code.starts_with("08")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
-        }),
-        _ => false,
+impl WriteError for ApiError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Contended(_))
     }
 }

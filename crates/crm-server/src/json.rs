@@ -32,9 +32,13 @@ fn is_json(req: &HttpRequest) -> bool {
 }
 
 /// Parses `bytes` as a `T`, naming the property at fault in the error.
+///
+/// Besides the shape of `T`: nothing but white space may follow the JSON value, and no string
+/// (nor property name) may contain U+0000 — PostgreSQL cannot store it, so neither backend
+/// accepts it. Every other character, control characters included, is stored as it is sent.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let code = if inner.is_data() {
@@ -49,6 +53,68 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             _ => format!("{path}: {inner}"),
         };
         ApiError::bad_request(code, message)
+    })?;
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid: {error} (send one JSON value)"),
+        )
+    })?;
+    if let Some(path) = nul_path(bytes) {
+        return Err(ApiError::invalid_field(
+            path,
+            "must not contain the character U+0000 (NUL)",
+        ));
+    }
+    Ok(value)
+}
+
+/// The path of the first string (or property name) of a JSON document that contains U+0000,
+/// named as `serde_path_to_error` names properties (`CommonData[1].Data`). JSON can carry the
+/// character only escaped, so a document without the text `\u0000` is not even parsed again.
+fn nul_path(bytes: &[u8]) -> Option<String> {
+    const ESCAPED_NUL: &[u8] = br"\u0000";
+    if !bytes
+        .windows(ESCAPED_NUL.len())
+        .any(|window| window == ESCAPED_NUL)
+    {
+        return None;
+    }
+    let document: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn walk(value: &serde_json::Value, path: &mut String) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(properties) => properties.iter().any(|(name, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                let found = name.contains('\0') || walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(&document, &mut path).then(|| {
+        if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path
+        }
     })
 }
 
@@ -148,5 +214,44 @@ mod tests {
             "]".repeat(100_000)
         );
         message(&deep);
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        for body in [
+            r#"{"Items":[]}{"Items":[]}"#,
+            r#"{"Items":[]} x"#,
+            r#"{"Items":[]}, "DROP""#,
+        ] {
+            let (text, code) = message(body);
+            assert_eq!(code, "malformed_json", "{body}");
+            assert!(text.contains("trailing characters"), "{body}: {text}");
+        }
+        assert!(parse::<Outer>(b"{\"Items\":[]} \n\t ").is_ok());
+    }
+
+    #[test]
+    fn nul_is_refused_and_named() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Texts {
+            a: String,
+            b: Vec<Option<String>>,
+        }
+        let refused = |body: &str| match parse::<Texts>(body.as_bytes()) {
+            Err(ApiError::BadRequest { code, message }) => (code, message),
+            other => panic!("expected a 400 for {body}, got {other:?}"),
+        };
+        let (code, text) = refused(r#"{"a":"x\u0000y","b":[]}"#);
+        assert_eq!(code, "invalid_field");
+        assert!(text.starts_with("a: "), "{text}");
+        let (_, text) = refused(r#"{"a":"","b":[null,"\u0000"]}"#);
+        assert!(text.starts_with("b[1]: "), "{text}");
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        assert!(parse::<Texts>(br#"{"a":"\\u0000","b":[]}"#).is_ok());
+        // Other control characters are kept.
+        let texts =
+            parse::<Texts>(br#"{"a":"\u0001\t\n","b":[]}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(texts.a, "\u{1}\t\n");
     }
 }

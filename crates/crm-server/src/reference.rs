@@ -5,12 +5,15 @@ use crm_models::{
     NewListItem,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::IntoCondition,
 };
 
 use crate::{
-    db::entities::{currency, custom_field, list_item, user},
+    db::{
+        self,
+        entities::{currency, custom_field, list_item, user},
+    },
     error::ApiError,
     validate,
 };
@@ -84,8 +87,9 @@ pub async fn list_items(
         .collect())
 }
 
-/// Adds an item to a list (administrators only). A title already in the list (ignoring case)
-/// is a 409.
+/// Adds an item to a list (administrators only). A title already in the list (the same after
+/// trimming and lower-casing, `list_item::title_key`) is a 409: the unique index on the list's
+/// titles decides, so of concurrent creates of one title exactly one succeeds.
 pub async fn add_list_item(
     db: &DatabaseConnection,
     caller: &user::Model,
@@ -98,39 +102,60 @@ pub async fn add_list_item(
     validate::optional("Color", &new.color, MAX_NAME)?;
     let title = new.title.trim().to_owned();
 
-    let tx = crate::db::begin_write(db).await?;
-    let existing = list_item::Entity::find()
-        .filter(list_item::Column::Kind.eq(kind.stored()))
-        .all(&*tx)
-        .await?;
-    if existing
-        .iter()
-        .any(|item| item.title.to_lowercase() == title.to_lowercase())
-    {
-        return Err(ApiError::Conflict(format!(
-            "a {} titled {title:?} already exists",
+    let (new, title) = (&new, &title);
+    let row = db::write(db, |tx| async move {
+        let sort_order = match new.sort_order {
+            Some(order) => order,
+            None => {
+                after_last::<list_item::Entity>(
+                    &tx,
+                    list_item::Column::Kind.eq(kind.stored()),
+                    list_item::Column::SortOrder,
+                )
+                .await?
+            }
+        };
+        list_item::ActiveModel {
+            kind: Set(kind.stored()),
+            title_key: Set(list_item::title_key(title)),
+            title: Set(title.clone()),
+            description: Set(new.description.clone()),
+            color: Set(new.color.clone()),
+            sort_order: Set(sort_order),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await
+        .map_err(ApiError::from)
+    })
+    .await
+    .map_err(|error| match error {
+        ApiError::Conflict(_) => ApiError::Conflict(format!(
+            "Title: a {} titled {title:?} already exists (titles are unique in a list, ignoring \
+             case and surrounding spaces)",
             kind.noun()
-        )));
-    }
-    let sort_order = new.sort_order.unwrap_or_else(|| {
-        existing
-            .iter()
-            .map(|item| item.sort_order)
-            .max()
-            .map_or(0, |max| max.saturating_add(1))
-    });
-    let row = list_item::ActiveModel {
-        kind: Set(kind.stored()),
-        title: Set(title),
-        description: Set(new.description),
-        color: Set(new.color),
-        sort_order: Set(sort_order),
-        ..Default::default()
-    }
-    .insert(&*tx)
-    .await?;
-    tx.commit().await?;
+        )),
+        other => other,
+    })?;
     Ok(list_item(row))
+}
+
+/// One past the largest `column` among the rows of `E` that `filter` selects; 0 when there are
+/// none. Where a new item goes when its request gives no position.
+async fn after_last<E: EntityTrait>(
+    tx: &DatabaseTransaction,
+    filter: impl IntoCondition,
+    column: E::Column,
+) -> Result<i32, DbErr> {
+    Ok(E::find()
+        .filter(filter)
+        .select_only()
+        .column_as(column.max(), "max")
+        .into_tuple::<Option<i32>>()
+        .one(tx)
+        .await?
+        .flatten()
+        .map_or(0, |max| max.saturating_add(1)))
 }
 
 /// The kind of contact a custom field is defined for, as the path names it.
@@ -198,30 +223,32 @@ pub async fn add_custom_field(
     require_admin(caller, "custom fields")?;
     validate::required("Label", &new.label, MAX_NAME)?;
     validate::optional("Mask", &new.mask, MAX_TEXT)?;
-    let tx = crate::db::begin_write(db).await?;
-    let position = match new.position {
-        Some(position) => position,
-        None => custom_field::Entity::find()
-            .filter(custom_field::Column::EntityType.eq(entity.0))
-            .select_only()
-            .column_as(custom_field::Column::Position.max(), "max")
-            .into_tuple::<Option<i32>>()
-            .one(&*tx)
-            .await?
-            .flatten()
-            .map_or(0, |max| max.saturating_add(1)),
-    };
-    let row = custom_field::ActiveModel {
-        entity_type: Set(entity.0),
-        label: Set(new.label.trim().to_owned()),
-        field_type: Set(new.field_type.value() as i16),
-        mask: Set(new.mask),
-        position: Set(position),
-        ..Default::default()
-    }
-    .insert(&*tx)
+    let new = &new;
+    let row = db::write(db, |tx| async move {
+        let position = match new.position {
+            Some(position) => position,
+            None => {
+                after_last::<custom_field::Entity>(
+                    &tx,
+                    custom_field::Column::EntityType.eq(entity.0),
+                    custom_field::Column::Position,
+                )
+                .await?
+            }
+        };
+        custom_field::ActiveModel {
+            entity_type: Set(entity.0),
+            label: Set(new.label.trim().to_owned()),
+            field_type: Set(new.field_type.value() as i16),
+            mask: Set(new.mask.clone()),
+            position: Set(position),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await
+        .map_err(ApiError::from)
+    })
     .await?;
-    tx.commit().await?;
     definition(row)
 }
 

@@ -6,7 +6,10 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 
 use crate::{
     contacts::permissions,
-    db::entities::{task, user},
+    db::{
+        self,
+        entities::{task, user},
+    },
     error::ApiError,
     validate,
 };
@@ -18,32 +21,35 @@ pub async fn create(
     new: NewTask,
 ) -> Result<Task, ApiError> {
     validate::required("Title", &new.title, MAX_NAME)?;
-    let tx = crate::db::begin_write(db).await?;
-    let allowed = permissions(&*tx, new.contact_id, caller)
-        .await?
-        .ok_or_else(|| {
-            ApiError::unprocessable_field(
-                "ContactId",
-                format!("no contact with ID {} exists", new.contact_id),
-            )
-        })?;
-    if !allowed.edit {
-        return Err(ApiError::Forbidden(format!(
-            "You may not add tasks to contact {}: you may not edit it.",
-            new.contact_id
-        )));
-    }
-    let row = task::ActiveModel {
-        contact_id: Set(new.contact_id),
-        title: Set(new.title.trim().to_owned()),
-        deadline: Set(new.deadline),
-        is_closed: Set(new.is_closed),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&*tx)
+    let new = &new;
+    let row = db::write(db, |tx| async move {
+        let allowed = permissions(&tx, new.contact_id, caller)
+            .await?
+            .ok_or_else(|| {
+                ApiError::unprocessable_field(
+                    "ContactId",
+                    format!("no contact with ID {} exists", new.contact_id),
+                )
+            })?;
+        if !allowed.edit {
+            return Err(ApiError::Forbidden(format!(
+                "You may not add tasks to contact {}: you may not edit it.",
+                new.contact_id
+            )));
+        }
+        task::ActiveModel {
+            contact_id: Set(new.contact_id),
+            title: Set(new.title.trim().to_owned()),
+            deadline: Set(new.deadline),
+            is_closed: Set(new.is_closed),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&*tx)
+        .await
+        .map_err(ApiError::from)
+    })
     .await?;
-    tx.commit().await?;
     Ok(Task {
         id: row.id,
         title: row.title,

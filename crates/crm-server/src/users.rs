@@ -4,14 +4,17 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::{generate_key, hash_key, key_prefix},
-    contacts::{pictures, write_transaction},
-    db::entities::{api_key, user},
+    contacts::pictures,
+    db::{
+        self,
+        entities::{api_key, user},
+    },
 };
 
 /// What a new user is made of.
@@ -54,10 +57,13 @@ pub async fn create_key(
     if user::Entity::find_by_id(user_id).one(db).await?.is_none() {
         return Err(KeyError::NoSuchUser(user_id));
     }
-    let key = key.unwrap_or_else(generate_key);
-    if key.trim().is_empty() || key.trim() != key || key.contains(char::is_whitespace) {
-        return Err(KeyError::InvalidKey);
-    }
+    let key = match key {
+        Some(key) => {
+            check_given_key(&key)?;
+            key
+        }
+        None => generate_key(),
+    };
     let row = api_key::ActiveModel {
         user_id: Set(user_id),
         label: Set(label.to_owned()),
@@ -72,6 +78,27 @@ pub async fn create_key(
     Ok((row, key))
 }
 
+/// The fewest characters of a key given by hand (`CRM_BOOTSTRAP_API_KEY`). Generated keys have
+/// 36.
+pub const MIN_GIVEN_KEY_LEN: usize = 16;
+
+/// The rule for a key given by hand: at least [`MIN_GIVEN_KEY_LEN`] visible ASCII characters
+/// (`!` to `~`), so it can be sent in an `Authorization` header as it is and is not trivially
+/// guessed.
+pub fn check_given_key(key: &str) -> Result<(), KeyError> {
+    if key.len() >= MIN_GIVEN_KEY_LEN && key.bytes().all(|byte| byte.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(KeyError::InvalidKey)
+    }
+}
+
+impl db::WriteError for KeyError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Db(error) if db::WriteError::is_retryable(error))
+    }
+}
+
 /// Why a key could not be created or revoked.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -81,8 +108,11 @@ pub enum KeyError {
     /// The key does not exist.
     #[error("no API key with ID {0} exists")]
     NoSuchKey(i32),
-    /// A key given by hand is empty or contains white space.
-    #[error("an API key must be non-empty and contain no white space")]
+    /// A key given by hand breaks [`check_given_key`]'s rule.
+    #[error(
+        "an API key must be at least {MIN_GIVEN_KEY_LEN} visible ASCII characters (letters, \
+         digits, punctuation; no spaces), like the keys the server generates"
+    )]
     InvalidKey,
     /// The database failed.
     #[error(transparent)]
@@ -164,29 +194,34 @@ pub async fn bootstrap(
     db: &DatabaseConnection,
     key: Option<String>,
 ) -> Result<Option<Bootstrap>, KeyError> {
-    let tx = db.begin_with_options(write_transaction()).await?;
-    crate::db::lock_for_setup(&tx).await?;
-    if user::Entity::find().count(&tx).await? > 0 {
-        return Ok(None);
+    if let Some(key) = &key {
+        check_given_key(key)?;
     }
-    let user = add_user(
-        &tx,
-        NewUser {
-            name: "Administrator".to_owned(),
-            title: "Portal administrator".to_owned(),
-            admin: true,
-            profile_url: String::new(),
-        },
-    )
-    .await?;
-    let key_was_given = key.is_some();
-    let (_, key) = create_key(&tx, user.id, "bootstrap", key).await?;
-    tx.commit().await?;
-    Ok(Some(Bootstrap {
-        user,
-        key,
-        key_was_given,
-    }))
+    let given = key.is_some();
+    let key = &key;
+    db::write(db, |tx| async move {
+        db::lock_for_setup(&tx).await?;
+        if user::Entity::find().count(&*tx).await? > 0 {
+            return Ok(None);
+        }
+        let user = add_user(
+            &*tx,
+            NewUser {
+                name: "Administrator".to_owned(),
+                title: "Portal administrator".to_owned(),
+                admin: true,
+                profile_url: String::new(),
+            },
+        )
+        .await?;
+        let (_, key) = create_key(&*tx, user.id, "bootstrap", key.clone()).await?;
+        Ok(Some(Bootstrap {
+            user,
+            key,
+            key_was_given: given,
+        }))
+    })
+    .await
 }
 
 /// A user by ID.

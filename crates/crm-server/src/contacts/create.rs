@@ -10,15 +10,18 @@ use crm_models::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, Set, sea_query::LockType,
 };
 use uuid::Uuid;
 
 use super::{Snapshot, load};
 use crate::{
-    db::entities::{
-        contact, contact_access, contact_info, contact_tag, currency, custom_field,
-        custom_field_value, list_item, tag, user,
+    db::{
+        self,
+        entities::{
+            contact, contact_access, contact_info, contact_tag, currency, custom_field,
+            custom_field_value, list_item, tag, user,
+        },
     },
     error::ApiError,
     validate,
@@ -218,7 +221,14 @@ fn category(field: &str, info_type: InfoType, category: i32) -> Result<(), ApiEr
 /// Checks that every ID the draft refers to exists and fits.
 async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(), ApiError> {
     if let Some(id) = draft.company_id {
-        match contact::Entity::find_by_id(id).one(tx).await? {
+        // The company's row stays locked against a delete until this transaction ends
+        // (PostgreSQL; on SQLite the write lock already excludes every other writer): a
+        // concurrent delete of the company either comes first (this is a 422) or waits.
+        match contact::Entity::find_by_id(id)
+            .lock(LockType::KeyShare)
+            .one(tx)
+            .await?
+        {
             None => {
                 return Err(ApiError::unprocessable_field(
                     "CompanyId",
@@ -341,21 +351,30 @@ pub async fn create(
     mut draft: Draft,
 ) -> Result<Snapshot, ApiError> {
     draft.check_shape()?;
-    let tx = crate::db::begin_write(db).await?;
-    check_references(&tx, &draft).await?;
+    let draft = &draft;
+    db::write(db, |tx| async move { insert(&tx, caller, draft).await }).await
+}
+
+/// Checks the draft's references and inserts the contact with its children.
+async fn insert(
+    tx: &DatabaseTransaction,
+    caller: &user::Model,
+    draft: &Draft,
+) -> Result<Snapshot, ApiError> {
+    check_references(tx, draft).await?;
 
     let id = contact::ActiveModel {
         is_company: Set(draft.is_company),
-        first_name: Set(draft.first_name),
-        last_name: Set(draft.last_name),
-        company_name: Set(draft.company_name),
-        job_title: Set(draft.job_title),
+        first_name: Set(draft.first_name.clone()),
+        last_name: Set(draft.last_name.clone()),
+        company_name: Set(draft.company_name.clone()),
+        job_title: Set(draft.job_title.clone()),
         company_id: Set(draft.company_id),
-        about: Set(draft.about),
-        industry: Set(draft.industry),
+        about: Set(draft.about.clone()),
+        industry: Set(draft.industry.clone()),
         status_id: Set(draft.status_id),
         type_id: Set(draft.type_id),
-        currency: Set(draft.currency),
+        currency: Set(draft.currency.clone()),
         share_type: Set(draft.share_type.value() as i16),
         created_by: Set(caller.id),
         created_at: Set(Utc::now()),
@@ -363,7 +382,7 @@ pub async fn create(
         medium_photo_url: Set(None),
         ..Default::default()
     }
-    .insert(&*tx)
+    .insert(tx)
     .await?
     .id;
 
@@ -382,41 +401,41 @@ pub async fn create(
         ..Default::default()
     };
     let mut infos = Vec::with_capacity(draft.common_data.len() + draft.addresses.len());
-    for new in draft.common_data {
+    for new in &draft.common_data {
         let mut row = info(new.info_type, new.category, new.is_primary);
-        row.data = Set(new.data);
+        row.data = Set(new.data.clone());
         infos.push(row);
     }
-    for new in draft.addresses {
+    for new in &draft.addresses {
         let mut row = info(InfoType::Address, new.category, new.is_primary);
-        row.street = Set(new.street);
-        row.city = Set(new.city);
-        row.state = Set(new.state);
-        row.zip = Set(new.zip);
-        row.country = Set(new.country);
+        row.street = Set(new.street.clone());
+        row.city = Set(new.city.clone());
+        row.state = Set(new.state.clone());
+        row.zip = Set(new.zip.clone());
+        row.country = Set(new.country.clone());
         infos.push(row);
     }
     contact_info::Entity::insert_many(infos)
-        .exec_without_returning(&*tx)
+        .exec_without_returning(tx)
         .await?;
 
-    custom_field_value::Entity::insert_many(draft.custom_fields.into_iter().map(|value| {
+    custom_field_value::Entity::insert_many(draft.custom_fields.iter().map(|value| {
         custom_field_value::ActiveModel {
             contact_id: Set(id),
             field_id: Set(value.field_id),
-            value: Set(value.value),
+            value: Set(value.value.clone()),
         }
     }))
-    .exec_without_returning(&*tx)
+    .exec_without_returning(tx)
     .await?;
 
-    contact_access::Entity::insert_many(draft.access_list.into_iter().map(|user_id| {
+    contact_access::Entity::insert_many(draft.access_list.iter().map(|&user_id| {
         contact_access::ActiveModel {
             contact_id: Set(id),
             user_id: Set(user_id),
         }
     }))
-    .exec_without_returning(&*tx)
+    .exec_without_returning(tx)
     .await?;
 
     if !draft.tags.is_empty() {
@@ -425,25 +444,23 @@ pub async fn create(
             ..Default::default()
         }))
         .on_conflict_do_nothing_on([tag::Column::Title])
-        .exec_without_returning(&*tx)
+        .exec_without_returning(tx)
         .await?;
         let tags = tag::Entity::find()
-            .filter(tag::Column::Title.is_in(draft.tags))
-            .all(&*tx)
+            .filter(tag::Column::Title.is_in(draft.tags.clone()))
+            .all(tx)
             .await?;
         contact_tag::Entity::insert_many(tags.into_iter().map(|tag| contact_tag::ActiveModel {
             contact_id: Set(id),
             tag_id: Set(tag.id),
         }))
-        .exec_without_returning(&*tx)
+        .exec_without_returning(tx)
         .await?;
     }
 
-    let snapshot = load(&*tx, id, caller).await?.ok_or_else(|| {
+    load(tx, id, caller).await?.ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "contact {id} vanished inside its own transaction"
         ))
-    })?;
-    tx.commit().await?;
-    Ok(snapshot)
+    })
 }

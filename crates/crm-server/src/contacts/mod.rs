@@ -12,7 +12,7 @@ use crm_models::{
 };
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, Set, SqliteTransactionMode, Statement, TransactionOptions, Value,
+    FromQueryResult, Set, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -402,20 +402,28 @@ struct AccessRow {
 }
 
 /// What `caller` may do with contact `id`, or `None` when it does not exist.
+///
+/// Inside a transaction that is about to add a row referring to the contact: on PostgreSQL the
+/// contact's row stays locked against a delete (`FOR KEY SHARE`) until the transaction ends, so
+/// a concurrent delete either came first (`None`) or waits for this transaction. On SQLite the
+/// write transaction already excludes every other writer.
 pub async fn permissions(
-    db: &impl ConnectionTrait,
+    tx: &DatabaseTransaction,
     id: i32,
     caller: &user::Model,
 ) -> Result<Option<Permissions>, ApiError> {
-    let row = AccessRow::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT c.share_type, (SELECT COUNT(*) FROM contact_access a \
-           WHERE a.contact_id = c.id AND a.user_id = $2) AS caller_listed \
-         FROM contacts c WHERE c.id = $1",
-        vec![id.into(), caller.id.into()],
-    ))
-    .one(db)
-    .await?;
+    let backend = tx.get_database_backend();
+    let sql = "SELECT c.share_type, (SELECT COUNT(*) FROM contact_access a \
+               WHERE a.contact_id = c.id AND a.user_id = $2) AS caller_listed \
+               FROM contacts c WHERE c.id = $1";
+    let sql = match backend {
+        DbBackend::Postgres => format!("{sql} FOR KEY SHARE OF c"),
+        _ => sql.to_owned(),
+    };
+    let row =
+        AccessRow::find_by_statement(statement(backend, &sql, vec![id.into(), caller.id.into()]))
+            .one(tx)
+            .await?;
     row.map(|row| {
         let share: ShareType = stored_enum(row.share_type)?;
         Ok(Permissions::of(
@@ -450,16 +458,6 @@ fn not_found(id: i32) -> ApiError {
     )
 }
 
-/// Options of a transaction that writes: on SQLite it takes the write lock at `BEGIN`, so two
-/// writers queue on the busy timeout instead of failing when one upgrades a read lock.
-pub fn write_transaction() -> TransactionOptions {
-    TransactionOptions {
-        isolation_level: None,
-        access_mode: None,
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-    }
-}
-
 /// Deletes a contact in one transaction and returns it as it was just before.
 ///
 /// Not found → 404; found but the caller may not delete it → 403. The contact's infos, custom
@@ -471,19 +469,7 @@ pub async fn delete(
     id: i32,
     caller: &user::Model,
 ) -> Result<Contact, ApiError> {
-    let tx = crate::db::begin_write(db).await?;
-    match delete_in(&tx, id, caller).await {
-        Ok(contact) => {
-            tx.commit().await?;
-            Ok(contact)
-        }
-        Err(error) => {
-            // Roll back before giving up the turn to write, so the next writer finds the
-            // database free.
-            tx.rollback().await.ok();
-            Err(error)
-        }
-    }
+    crate::db::write(db, |tx| async move { delete_in(&tx, id, caller).await }).await
 }
 
 async fn delete_in(

@@ -64,6 +64,15 @@ pub mod list_item {
     /// `kind` of a contact type.
     pub const KIND_TYPE: i16 = 2;
 
+    /// The unique index on `(kind, title_key)`: one title per list.
+    pub const TITLE_INDEX: &str = "ux_list_items_title";
+
+    /// What makes two titles the same: equal after trimming surrounding white space and
+    /// lower-casing (Unicode's rules, not the database's collation, so both backends agree).
+    pub fn title_key(title: &str) -> String {
+        title.trim().to_lowercase()
+    }
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "list_items")]
     pub struct Model {
@@ -74,6 +83,8 @@ pub mod list_item {
         pub description: String,
         pub color: String,
         pub sort_order: i32,
+        /// [`title_key`] of `title`, unique per `kind` ([`TITLE_INDEX`]).
+        pub title_key: String,
     }
 
     plain_entity!();

@@ -1,21 +1,20 @@
 //! The database: connection (SQLite or PostgreSQL, chosen by the URL), migrations, entities.
 
 pub mod entities;
+mod failure;
 pub mod migration;
+mod write;
 
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    sync::{Arc, LazyLock, Mutex, Weak},
-    time::Duration,
-};
+pub use failure::{Failure, classify};
+pub use write::{Tx, WRITE_ATTEMPTS, WriteError, write};
+
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait,
+    DbErr, Statement,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::{Mutex as AsyncMutex, Notify, OwnedMutexGuard};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -63,7 +62,7 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(10);
 
 /// SQLite: the background checkpointer also runs this long after the last one when it has
-/// heard of no write (writes that do not go through [`begin_write`]).
+/// heard of no write (writes that do not go through [`write`]).
 const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
 /// Opens the pool. SQLite files are created when missing and every SQLite connection runs with
@@ -76,7 +75,7 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 ///   small steps, so a committing request does not pay for copying the log into the database
 ///   file and syncing it (with `wal_autocheckpoint` left as a backstop at
 ///   [`WAL_AUTOCHECKPOINT_PAGES`]). The task ends when the pool is closed.
-/// - Writers on SQLite take turns in this process ([`begin_write`]).
+/// - Writers on SQLite take turns in this process ([`write`]).
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let sqlite = is_sqlite(&config.url);
     let mut options = ConnectOptions::new(config.url.clone());
@@ -101,14 +100,14 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     }
     let db = Database::connect(options).await?;
     if sqlite {
-        tokio::spawn(checkpoint_in_background(db.clone(), writes_to(&db)));
+        tokio::spawn(checkpoint_in_background(db.clone(), write::writes_to(&db)));
     }
     Ok(db)
 }
 
 /// Checkpoints the SQLite write-ahead log (`PASSIVE`: it never waits for readers or writers)
 /// after writes, at most every [`CHECKPOINT_EVERY`], until the pool is closed.
-async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<Writes>) {
+async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<write::Writes>) {
     let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
     loop {
         let _ = tokio::time::timeout(CHECKPOINT_IDLE, writes.committed.notified()).await;
@@ -120,87 +119,6 @@ async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<Writes>) {
         }
         tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
-}
-
-/// A transaction that writes (from [`begin_write`]). On SQLite it also holds this process's
-/// turn to write to the file, and tells the background checkpointer when it commits.
-pub struct WriteTransaction {
-    tx: DatabaseTransaction,
-    /// On SQLite: the file's writes, and the turn to write (held until the transaction ends).
-    sqlite: Option<(Arc<Writes>, OwnedMutexGuard<()>)>,
-}
-
-impl std::ops::Deref for WriteTransaction {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.tx
-    }
-}
-
-impl WriteTransaction {
-    /// Commits, then gives up the turn to write.
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await?;
-        if let Some((writes, _)) = &self.sqlite {
-            writes.committed.notify_one();
-        }
-        Ok(())
-    }
-
-    /// Rolls back, then gives up the turn to write.
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        self.tx.rollback().await
-    }
-}
-
-/// What this process knows about writes to one SQLite file.
-#[derive(Default)]
-struct Writes {
-    /// Whose turn it is to write: writers queue here in order instead of polling SQLite's lock
-    /// (its busy handler sleeps up to 100 ms between tries, which makes a queue of writers
-    /// slow and unfair).
-    turn: Arc<AsyncMutex<()>>,
-    /// Woken on each commit, for the background checkpointer.
-    committed: Notify,
-}
-
-/// The SQLite files this process writes to, by path.
-static WRITES: LazyLock<Mutex<HashMap<PathBuf, Weak<Writes>>>> = LazyLock::new(Default::default);
-
-fn writes_to(db: &DatabaseConnection) -> Arc<Writes> {
-    let file = db
-        .get_sqlite_connection_pool()
-        .connect_options()
-        .get_filename()
-        .to_path_buf();
-    let mut files = WRITES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(writes) = files.get(&file).and_then(Weak::upgrade) {
-        return writes;
-    }
-    files.retain(|_, writes| writes.strong_count() > 0);
-    let writes = Arc::new(Writes::default());
-    files.insert(file, Arc::downgrade(&writes));
-    writes
-}
-
-/// Begins a transaction that writes: `BEGIN IMMEDIATE` on SQLite, after waiting for this
-/// process's turn to write to the file (so a transaction never holds a pooled connection while
-/// it waits); a plain `BEGIN` on PostgreSQL.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
-    let sqlite = if db.get_database_backend() == DbBackend::Sqlite {
-        let writes = writes_to(db);
-        let turn = writes.turn.clone().lock_owned().await;
-        Some((writes, turn))
-    } else {
-        None
-    };
-    let tx = db
-        .begin_with_options(crate::contacts::write_transaction())
-        .await?;
-    Ok(WriteTransaction { tx, sqlite })
 }
 
 /// The PostgreSQL advisory-lock key that serialises set-up (migrations, the first-start
@@ -222,15 +140,14 @@ pub async fn lock_for_setup(tx: &DatabaseTransaction) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Brings the schema up to date, in one transaction that holds the set-up lock: instances
+/// Brings the schema up to date, in one write transaction that holds the set-up lock: instances
 /// starting together migrate one after the other, and a failed migration leaves nothing behind.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let tx = db
-        .begin_with_options(crate::contacts::write_transaction())
-        .await?;
-    lock_for_setup(&tx).await?;
-    migration::Migrator::up(&tx, None).await?;
-    tx.commit().await
+    write(db, |tx| async move {
+        lock_for_setup(&tx).await?;
+        migration::Migrator::up(&*tx, None).await
+    })
+    .await
 }
 
 /// Whether the database answers a trivial query now.

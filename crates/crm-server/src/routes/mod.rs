@@ -78,7 +78,9 @@ pub enum CommonErrors {
     /// An unexpected error.
     #[response(status = 500)]
     Internal(Error),
-    /// The database is unavailable or the request timed out; try again later.
+    /// Try again later: the database is unavailable (`database_unavailable`), a write kept
+    /// conflicting with concurrent writes to the same rows and was abandoned after its retries
+    /// (`write_conflict`), or the request timed out (`request_timeout`). Nothing was kept.
     #[response(status = 503)]
     Unavailable(Error),
 }

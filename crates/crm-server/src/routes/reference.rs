@@ -48,9 +48,9 @@ pub async fn list_statuses(
     request_body = NewListItem,
     responses(
         (status = 201, description = "The new contact status.", body = ListItem),
-        (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
+        (status = 400, description = "The body is malformed (or has anything after the JSON value) or a field is invalid (blank, over its limit, or containing the character U+0000); the message names the field.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
-        (status = 409, description = "A status with this title exists.", body = Error),
+        (status = 409, description = "A contact status with this title exists: titles are unique among statuses, compared after trimming surrounding white space and lower-casing (Unicode rules). Of concurrent creates of one title, exactly one succeeds. The message names `Title`.", body = Error),
         CommonErrors,
         BodyErrors,
     ),
@@ -101,9 +101,9 @@ pub async fn list_types(
     request_body = NewListItem,
     responses(
         (status = 201, description = "The new contact type.", body = ListItem),
-        (status = 400, description = "The body is malformed or a field is invalid; the message names the field.", body = Error),
+        (status = 400, description = "The body is malformed (or has anything after the JSON value) or a field is invalid (blank, over its limit, or containing the character U+0000); the message names the field.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
-        (status = 409, description = "A type with this title exists.", body = Error),
+        (status = 409, description = "A contact type with this title exists: titles are unique among types, compared after trimming surrounding white space and lower-casing (Unicode rules). Of concurrent creates of one title, exactly one succeeds. The message names `Title`.", body = Error),
         CommonErrors,
         BodyErrors,
     ),
@@ -169,7 +169,7 @@ pub async fn list_custom_fields(
     request_body = NewCustomField,
     responses(
         (status = 201, description = "The new custom-field definition.", body = CustomFieldDefinition),
-        (status = 400, description = "The body is malformed, a field is invalid, or `entityType` is not contact, person or company.", body = Error),
+        (status = 400, description = "The body is malformed (or has anything after the JSON value), a field is invalid (blank, over its limit, or containing the character U+0000), or `entityType` is not contact, person or company; the message names the field.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
         CommonErrors,
         BodyErrors,

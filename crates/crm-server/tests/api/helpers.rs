@@ -5,7 +5,7 @@ use crm_server::{
     startup::{Application, Config},
     users::{self, NewUser},
 };
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, FromQueryResult, Statement};
 
 /// The database a test runs against.
 #[derive(Debug, Clone)]
@@ -252,4 +252,42 @@ pub fn cid(id: i32) -> std::num::NonZeroU32 {
         .ok()
         .and_then(std::num::NonZeroU32::new)
         .expect("a positive contact ID")
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+/// The `n` of a `SELECT COUNT(*) AS n …`.
+pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    Count::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
+        .one(db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .expect("a row")
+        .n
+}
+
+/// Rows that point at a contact (or company) that does not exist, over every child table.
+pub async fn orphans(db: &DatabaseConnection) -> i64 {
+    let mut total = 0;
+    for (table, column) in [
+        ("contact_infos", "contact_id"),
+        ("custom_field_values", "contact_id"),
+        ("contact_tags", "contact_id"),
+        ("tasks", "contact_id"),
+        ("contact_access", "contact_id"),
+        ("contacts", "company_id"),
+    ] {
+        total += count(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM {table} x WHERE x.{column} IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = x.{column})"
+            ),
+        )
+        .await;
+    }
+    total
 }

@@ -13,4 +13,5 @@ mod demo;
 mod fixtures;
 mod helpers;
 mod http;
+mod parity;
 mod processes;

@@ -9,9 +9,9 @@ use std::{
 
 use futures::future::join_all;
 use reqwest::header;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, Database, FromQueryResult, Statement};
 
-use crate::helpers::{Backend, Scratch, TestApp};
+use crate::helpers::{Backend, Scratch, TestApp, count, orphans};
 
 const KEY: &str = "5EED0000-1111-2222-3333-444455556666";
 const SERVER: &str = env!("CARGO_BIN_EXE_crm-server");
@@ -108,43 +108,6 @@ async fn create_contacts(servers: &[&str], count: usize) -> Vec<i64> {
         }
     }
     ids
-}
-
-#[derive(Debug, FromQueryResult)]
-struct Count {
-    n: i64,
-}
-
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    Count::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
-        .one(db)
-        .await
-        .expect("count")
-        .expect("a row")
-        .n
-}
-
-/// Rows that point at a contact (or company) that does not exist, over every child table.
-async fn orphans(db: &DatabaseConnection) -> i64 {
-    let mut total = 0;
-    for (table, column) in [
-        ("contact_infos", "contact_id"),
-        ("custom_field_values", "contact_id"),
-        ("contact_tags", "contact_id"),
-        ("tasks", "contact_id"),
-        ("contact_access", "contact_id"),
-        ("contacts", "company_id"),
-    ] {
-        total += count(
-            db,
-            &format!(
-                "SELECT COUNT(*) AS n FROM {table} x WHERE x.{column} IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = x.{column})"
-            ),
-        )
-        .await;
-    }
-    total
 }
 
 /// Two server processes started together on one database (their migrations and first-start

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_schema;
 mod m20261128_000002_reference_data;
 mod m20261128_000003_settings;
+mod m20261201_000004_unique_titles;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_schema::Migration),
             Box::new(m20261128_000002_reference_data::Migration),
             Box::new(m20261128_000003_settings::Migration),
+            Box::new(m20261201_000004_unique_titles::Migration),
         ]
     }
 }

@@ -1,0 +1,79 @@
+//! What a database error means, the same way on SQLite and PostgreSQL.
+
+use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+/// The class of a database error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A unique index refused a row. The constraint is PostgreSQL's index name, or the columns
+    /// SQLite names (`list_items.kind, list_items.title_key`).
+    Unique(Option<String>),
+    /// A foreign key refused a row: the row it refers to does not exist (any more). The
+    /// constraint is PostgreSQL's name; SQLite names none.
+    ForeignKey(Option<String>),
+    /// A serialization failure or a deadlock: the same work may succeed when run again.
+    Retryable,
+    /// The database cannot be reached right now (no connection could be had, the connection
+    /// broke, the server is shutting down or refusing connections, SQLite stayed locked past the
+    /// busy timeout).
+    Unavailable,
+    /// Anything else: a bug, or a failure nobody planned for.
+    Other,
+}
+
+/// Classifies a database error.
+pub fn classify(error: &DbErr) -> Failure {
+    let runtime = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return Failure::Unavailable,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return Failure::Other,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return Failure::Other;
+    };
+    let database = match sqlx.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => return Failure::Unavailable,
+        sqlx::Error::Database(database) => database,
+        _ => return Failure::Other,
+    };
+    match database.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => {
+            return Failure::Unique(constraint(database.as_ref()));
+        }
+        sqlx::error::ErrorKind::ForeignKeyViolation => {
+            return Failure::ForeignKey(constraint(database.as_ref()));
+        }
+        _ => {}
+    }
+    let Some(code) = database.code() else {
+        return Failure::Other;
+    };
+    match code.as_ref() {
+        // PostgreSQL: serialization_failure, deadlock_detected. SQLite: SQLITE_BUSY_SNAPSHOT
+        // (a read transaction could not become a write transaction).
+        "40001" | "40P01" | "517" => Failure::Retryable,
+        // PostgreSQL: class 08 (connection exception), 57P01–57P03 (shutting down, cannot
+        // connect now). SQLite: SQLITE_BUSY and SQLITE_LOCKED and their extended codes, past
+        // the busy timeout.
+        code if code.starts_with("08") => Failure::Unavailable,
+        "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "262" | "773" => Failure::Unavailable,
+        _ => Failure::Other,
+    }
+}
+
+/// The constraint a database error names: PostgreSQL's constraint name, or for SQLite the
+/// columns after `UNIQUE constraint failed: `.
+fn constraint(error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    if let Some(name) = error.constraint() {
+        return Some(name.to_owned());
+    }
+    error
+        .message()
+        .split_once("constraint failed: ")
+        .map(|(_, columns)| columns.trim().to_owned())
+}
