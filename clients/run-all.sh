@@ -7,13 +7,16 @@
 #   typescript    types from openapi-typescript, a program on openapi-fetch, tsc, Node (typescript/)
 #   lint          openapi-spec-validator, Redocly CLI and Spectral (lint/)
 #   schemathesis  property-based tests of the live server, every check and phase (schemathesis/)
+#   schemathesis-postgres  the same, against a server on PostgreSQL
 #
 # Usage: bash clients/run-all.sh [CONSUMER...]     (all of them by default)
 #
 # It installs its own pinned tools under clients/.tools (Python) and clients/node_modules (npm),
 # and Chromium with apt-get when /usr/bin/chromium is missing; builds the server once; starts
-# each server it needs on a free 127.0.0.1 port over a fresh SQLite file in a temporary folder,
-# and stops it on exit. Logs go to clients/.out/. Called by .ci/run.
+# each server it needs on a free 127.0.0.1 port over a fresh SQLite file in a temporary folder
+# (schemathesis-postgres: over a fresh database on the PostgreSQL server CRM_TEST_POSTGRES_URL
+# names, postgres://postgres@127.0.0.1:5432 by default), and stops it (and drops that database)
+# on exit. Logs go to clients/.out/. Called by .ci/run.
 set -euo pipefail
 
 CLIENTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,7 +26,7 @@ TOOLS="$CLIENTS/.tools"
 VENV="$TOOLS/venv"
 OUT="$CLIENTS/.out"
 NODE_BIN="$CLIENTS/node_modules/.bin"
-CONSUMERS=(swagger-ui python typescript lint schemathesis)
+CONSUMERS=(swagger-ui python typescript lint schemathesis schemathesis-postgres)
 
 # schemathesis: a fixed seed and a bounded number of examples per operation and phase.
 SCHEMATHESIS_SEED=20261128
@@ -42,11 +45,14 @@ die() {
 
 # ---------------------------------------------------------------------------------------------
 # One consumer, in a process of its own (`run-all.sh --one NAME`): `set -e` holds throughout,
-# and its EXIT trap stops the server it started. It writes its summary line to $SUMMARY_FILE.
+# and its EXIT trap stops the server it started and drops the PostgreSQL database it created.
+# It writes its summary line to $SUMMARY_FILE (one that fails may write its own FAILED line).
 
 SERVER_PID=""
 BASE_URL=""
 API_KEY=""
+PG_SERVER=""
+PG_DATABASE=""
 
 stop_server() {
   if [[ -n $SERVER_PID ]]; then
@@ -56,17 +62,56 @@ stop_server() {
   fi
 }
 
-# start_server NAME [SERVER FLAGS...]: a server on a free port (the OS picks it: --bind
-# 127.0.0.1:0, and the server logs the address) over a fresh SQLite file; sets BASE_URL and
-# API_KEY (the first administrator's, through CRM_BOOTSTRAP_API_KEY).
+# psql ARGS... on the maintenance database of $PG_SERVER, bounded in time, stopping at an error.
+pg_admin() {
+  PGCONNECT_TIMEOUT=5 timeout 60 psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 \
+    --dbname "$PG_SERVER/postgres" "$@"
+}
+
+# create_database NAME: a fresh database crm_NAME_<random> on the PostgreSQL server
+# CRM_TEST_POSTGRES_URL names (as for `cargo test`); sets PG_SERVER and PG_DATABASE.
+create_database() {
+  PG_SERVER="${CRM_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+  PG_SERVER="${PG_SERVER%/}"
+  command -v psql >/dev/null || die "psql (the PostgreSQL client) is missing"
+  pg_admin --command 'SELECT 1' >/dev/null ||
+    die "PostgreSQL at $PG_SERVER is unreachable: start it, or set CRM_TEST_POSTGRES_URL"
+  PG_DATABASE="crm_${1//-/_}_$(python3 -c 'import uuid; print(uuid.uuid4().hex)')"
+  pg_admin --command "CREATE DATABASE $PG_DATABASE"
+  echo "$1: PostgreSQL database $PG_DATABASE on $PG_SERVER"
+}
+
+# Drops the database create_database made, if any (after stop_server; FORCE ends any session).
+drop_database() {
+  if [[ -n $PG_DATABASE ]]; then
+    pg_admin --command "DROP DATABASE IF EXISTS $PG_DATABASE WITH (FORCE)" ||
+      echo "run-all.sh: could not drop the PostgreSQL database $PG_DATABASE" >&2
+    PG_DATABASE=""
+  fi
+}
+
+# start_server [--postgres] NAME [SERVER FLAGS...]: a server on a free port (the OS picks it:
+# --bind 127.0.0.1:0, and the server logs the address) over a fresh SQLite file, or with
+# --postgres over a fresh PostgreSQL database (create_database); sets BASE_URL and API_KEY (the
+# first administrator's, through CRM_BOOTSTRAP_API_KEY).
 start_server() {
+  local postgres=false
+  if [[ $1 == --postgres ]]; then
+    postgres=true
+    shift
+  fi
   local name=$1
   shift
-  local dir="$WORK/$name" log="$OUT/$name-server.log"
+  local dir="$WORK/$name" log="$OUT/$name-server.log" database_url
   mkdir -p "$dir"
+  database_url="sqlite:$dir/crm.db"
+  if $postgres; then
+    create_database "$name"
+    database_url="$PG_SERVER/$PG_DATABASE"
+  fi
   API_KEY="$(python3 -c 'import uuid; print(str(uuid.uuid4()).upper())')"
   CRM_BOOTSTRAP_API_KEY="$API_KEY" RUST_LOG=info \
-    "$SERVER_BIN" --bind 127.0.0.1:0 --database-url "sqlite:$dir/crm.db" "$@" >"$log" 2>&1 &
+    "$SERVER_BIN" --bind 127.0.0.1:0 --database-url "$database_url" "$@" >"$log" 2>&1 &
   SERVER_PID=$!
   BASE_URL=""
   local _
@@ -145,28 +190,40 @@ consumer_lint() {
   summary "lint: ok (${counts%%, 0 new warnings}; openapi-spec-validator, redocly, spectral)"
 }
 
-consumer_schemathesis() {
+# run_schemathesis NAME BACKEND [--postgres]: the same run against a server over a fresh SQLite
+# file, or a fresh PostgreSQL database (--postgres). Its totals go in the summary line, ok or not.
+run_schemathesis() {
+  local name=$1 backend=$2
+  shift 2
   cd "$WORK" # whatever it writes to its working folder stays out of the tree
-  start_server schemathesis
-  local log="$OUT/schemathesis.log"
-  echo "schemathesis $(pip show schemathesis | sed -n 's/^Version: //p'), seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
+  start_server "$@" "$name"
+  local log="$OUT/$name.log" status=0
+  echo "schemathesis $(pip show schemathesis | sed -n 's/^Version: //p') on $backend, seed $SCHEMATHESIS_SEED, at most $SCHEMATHESIS_MAX_EXAMPLES examples per operation"
   CRM_BASE_URL="$BASE_URL" CRM_API_KEY="$API_KEY" SCHEMATHESIS_HOOKS="$CLIENTS/schemathesis/hooks.py" \
-    timeout 900 schemathesis --config-file "$CLIENTS/schemathesis/schemathesis.toml" run "$SPEC" \
-    --checks all --mode all --phases examples,coverage,fuzzing,stateful \
+    timeout 900 schemathesis --config-file "$CLIENTS/schemathesis/schemathesis.toml" \
+    run "$SPEC" --checks all --mode all --phases examples,coverage,fuzzing,stateful \
     --seed "$SCHEMATHESIS_SEED" --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" --no-color \
-    --report junit --report-junit-path "$OUT/schemathesis-junit.xml" 2>&1 | tee "$log"
-  local cases failures
+    --report junit --report-junit-path "$OUT/$name-junit.xml" 2>&1 | tee "$log" || status=$?
+  local cases failures totals
   cases="$(sed -n 's/^ *\([0-9][0-9]*\) generated,.*/\1/p' "$log" | tail -n 1)"
   failures="$(sed -n 's/.* found \([0-9][0-9]*\) unique failures.*/\1/p' "$log" | tail -n 1)"
-  [[ -n $cases ]] || die "no case count in the schemathesis output"
+  [[ -n $cases ]] || die "no case count in the schemathesis output (status $status)"
+  totals="$backend: $cases cases, ${failures:-0} failures"
+  if [[ $status -ne 0 || ${failures:-0} -ne 0 ]]; then
+    summary "$name: FAILED ($totals; see the output above and ${log#"$REPO/"})"
+    exit 1
+  fi
   grep -q 'Stateful' "$log" || die "the stateful phase did not run"
-  summary "schemathesis: ok (${cases} cases, ${failures:-0} failures; all checks, positive and negative, stateful phase; seed $SCHEMATHESIS_SEED)"
+  summary "$name: ok ($totals; all checks, positive and negative, stateful phase; seed $SCHEMATHESIS_SEED)"
 }
+
+consumer_schemathesis() { run_schemathesis schemathesis SQLite; }
+consumer_schemathesis_postgres() { run_schemathesis schemathesis-postgres PostgreSQL --postgres; }
 
 version() { node -p "require('$CLIENTS/node_modules/$1/package.json').version"; }
 
 if [[ ${1:-} == --one ]]; then
-  trap stop_server EXIT
+  trap 'stop_server; drop_database' EXIT
   trap 'exit 143' TERM INT
   export PATH="$VENV/bin:$PATH"
   "consumer_${2//-/_}"
@@ -235,7 +292,9 @@ for name in "${selected[@]}"; do
     lines+=("$(cat "$SUMMARY_FILE") [$((SECONDS - step_started)) s]")
   else
     failed=$((failed + 1))
-    lines+=("$name: FAILED (see the output above and clients/.out/) [$((SECONDS - step_started)) s]")
+    [[ -s $SUMMARY_FILE ]] ||
+      echo "$name: FAILED (see the output above and clients/.out/)" >"$SUMMARY_FILE"
+    lines+=("$(cat "$SUMMARY_FILE") [$((SECONDS - step_started)) s]")
   fi
 done
 
