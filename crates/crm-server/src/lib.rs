@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod json;
 pub mod openapi;
+pub mod pictures;
 pub mod reference;
 pub mod routes;
 pub mod startup;

@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use crate::{
     auth::{generate_key, hash_key, key_prefix},
-    contacts::pictures,
     db::{
         self,
         entities::{api_key, user},
     },
+    pictures,
 };
 
 /// What a new user is made of.

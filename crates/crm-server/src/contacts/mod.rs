@@ -19,25 +19,12 @@ use uuid::Uuid;
 use crate::{
     db::entities::{audit_event, custom_field, user},
     error::ApiError,
+    pictures,
 };
 
 mod create;
 
 pub use create::{Draft, create};
-
-/// Where the built-in default pictures are served (see `crate::routes::meta`).
-pub mod pictures {
-    /// A person's small default picture.
-    pub const PERSON_SMALL: &str = "/images/person_40.svg";
-    /// A person's medium default picture.
-    pub const PERSON_MEDIUM: &str = "/images/person_82.svg";
-    /// A company's small default picture.
-    pub const COMPANY_SMALL: &str = "/images/company_40.svg";
-    /// A company's medium default picture.
-    pub const COMPANY_MEDIUM: &str = "/images/company_82.svg";
-    /// A user's default avatar.
-    pub const USER_AVATAR: &str = "/images/user_32.svg";
-}
 
 /// The audit action of a deleted person.
 pub const PERSON_DELETED: &str = "PersonDeleted";
@@ -317,11 +304,7 @@ pub async fn load(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
 
-    let (small_default, medium_default) = if row.is_company {
-        (pictures::COMPANY_SMALL, pictures::COMPANY_MEDIUM)
-    } else {
-        (pictures::PERSON_SMALL, pictures::PERSON_MEDIUM)
-    };
+    let (small_default, medium_default) = pictures::contact_defaults(row.is_company);
     let display_name = if row.is_company {
         row.company_name.trim().to_owned()
     } else {

@@ -6,7 +6,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crm_models::Health;
 
-use crate::{contacts::pictures, db, error::ApiError, openapi, startup::AppState};
+use crate::{db, error::ApiError, openapi, pictures, startup::AppState};
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
@@ -34,25 +34,9 @@ async fn to_swagger_ui() -> HttpResponse {
         .finish()
 }
 
-/// A round grey silhouette: a head and shoulders for people, a building for companies.
-fn svg(size: u32, shape: &str) -> String {
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 40 40"><rect width="40" height="40" rx="6" fill="#e2e6ea"/>{shape}</svg>"##
-    )
-}
-
-const PERSON: &str = r##"<circle cx="20" cy="15" r="7" fill="#a0aab4"/><path d="M6 36c1-8 7-12 14-12s13 4 14 12z" fill="#a0aab4"/>"##;
-const COMPANY: &str = r##"<path d="M9 34V10h14v24zm14 0V18h8v16z" fill="#a0aab4"/><path d="M12 14h3v3h-3zm5 0h3v3h-3zm-5 6h3v3h-3zm5 0h3v3h-3zm-5 6h3v3h-3zm5 0h3v3h-3z" fill="#e2e6ea"/>"##;
-
 async fn picture(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let path = req.path();
-    let body = match path {
-        pictures::PERSON_SMALL => svg(40, PERSON),
-        pictures::PERSON_MEDIUM => svg(82, PERSON),
-        pictures::COMPANY_SMALL => svg(40, COMPANY),
-        pictures::COMPANY_MEDIUM => svg(82, COMPANY),
-        pictures::USER_AVATAR => svg(32, PERSON),
-        _ => return Ok(not_found(req).await),
+    let Some(body) = pictures::svg_at(req.path()) else {
+        return Ok(not_found(req).await);
     };
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
