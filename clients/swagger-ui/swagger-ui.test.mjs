@@ -8,7 +8,11 @@
 //
 // Run: node --test clients/swagger-ui/   (see README.md; ../run-all.sh runs it too)
 //
-// Only 127.0.0.1 is contacted: any request the page makes elsewhere fails the test.
+// The page is opened under a host name that is not a loopback one (`crm.example`, which Chromium
+// maps to 127.0.0.1), as a user on the network opens it: Swagger UI treats localhost specially
+// (its online validator, for one, stays off there). Nothing may leave the machine: any request
+// to another host fails the test. The page runs under the server's Content-Security-Policy, and
+// any violation of it, or any error on the console, fails the test too.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -27,11 +31,14 @@ const serverBin = process.env.CRM_SERVER_BIN ?? path.join(repo, 'target', 'debug
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const outputDir = process.env.SWAGGER_UI_OUTPUT_DIR ?? path.join(here, 'test-results');
 const STEP_TIMEOUT = 20_000;
+/** The host name the page is opened under; Chromium resolves it to 127.0.0.1. */
+const PAGE_HOST = 'crm.example';
 
 let server;
 let serverLog = '';
 let scratch;
 let baseUrl;
+let pageUrl;
 const apiKey = randomUUID().toUpperCase();
 
 /** Starts the server on 127.0.0.1:0 and resolves with its URL once it logs where it listens. */
@@ -101,6 +108,7 @@ before(async () => {
   const help = execFileSync(serverBin, ['--help'], { encoding: 'utf8', timeout: 10_000 });
   const demoData = help.includes('--demo-data');
   baseUrl = await startServer(demoData);
+  pageUrl = baseUrl.replace('127.0.0.1', PAGE_HOST);
   if (!demoData) {
     // A server without --demo-data: make the contact the test deletes through the API.
     const created = await api('POST', '/api/2.0/crm/contact/person', { FirstName: 'Jane', LastName: 'Doe' });
@@ -130,23 +138,47 @@ test('Swagger UI: Authorize, then Try it out on DELETE /contact/{contactid} show
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      // crm.example is this machine, and nothing goes through a proxy.
+      `--host-resolver-rules=MAP ${PAGE_HOST} 127.0.0.1`,
+      '--no-proxy-server',
     ],
     viewport: { width: 1280, height: 1000 },
     timeout: 60_000,
   });
   const offHost = [];
+  const consoleErrors = [];
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(STEP_TIMEOUT);
-    // Nothing leaves 127.0.0.1: requests elsewhere are recorded and refused.
+    // Nothing leaves the machine: requests to any other host are recorded and refused.
     await page.route('**/*', (route) => {
       const url = route.request().url();
-      if (url.startsWith(`${baseUrl}/`) || url.startsWith('data:')) return route.continue();
+      if (url.startsWith(`${pageUrl}/`) || url.startsWith('data:')) return route.continue();
       offHost.push(url);
       return route.abort();
     });
+    // Violations of the Content-Security-Policy, as the page itself sees them.
+    await page.addInitScript(() => {
+      window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (event) => {
+        window.cspViolations.push(`${event.violatedDirective}: ${event.blockedURI}`);
+      });
+    });
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // The browser reports the API's own error answers (the second delete's 404) as failed
+      // loads; they are what the test asks for.
+      const apiAnswer = message.location().url.startsWith(`${pageUrl}/api/2.0/crm/`);
+      if (apiAnswer && message.text().startsWith('Failed to load resource')) return;
+      consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
 
-    await page.goto(`${baseUrl}/swagger-ui/`);
+    const opened = await page.goto(`${pageUrl}/swagger-ui/`);
+    const csp = opened.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'none'/, 'Swagger UI is served with a Content-Security-Policy');
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(opened.headers()['x-frame-options'], 'DENY');
     const operation = page.locator('#operations-Contacts-deleteContact');
     await operation.waitFor();
 
@@ -188,7 +220,20 @@ test('Swagger UI: Authorize, then Try it out on DELETE /contact/{contactid} show
     const shot404 = path.join(outputDir, 'delete-contact-404.png');
     await result.screenshot({ path: shot404 });
 
-    assert.deepEqual(offHost, [], 'Swagger UI requested nothing beyond 127.0.0.1');
+    // The live 404 is the server's answer, not a documented example; the documented 404 of the
+    // operation shows its own example, and the 403 its own.
+    const documented = (code) =>
+      operation.locator(`.responses-table tr.response[data-code="${code}"] .response-col_description`).first();
+    assert.match(await documented(403).innerText(), /"Status": 403/);
+    assert.match(await documented(404).innerText(), /"Status": 404/);
+
+    assert.deepEqual(offHost, [], `Swagger UI requested nothing beyond ${pageUrl}`);
+    assert.deepEqual(
+      await page.evaluate(() => window.cspViolations),
+      [],
+      `no CSP violation (console: ${consoleErrors.join(' | ')})`,
+    );
+    assert.deepEqual(consoleErrors, [], 'no error on the console');
     // The API agrees with what the page showed.
     assert.equal((await api('GET', `/api/2.0/crm/contact/${contact.ID}`)).status, 404);
     console.log(`deleted ${contact.DisplayName} (ID ${contact.ID}); screenshots: ${shot200} ${shot404}`);

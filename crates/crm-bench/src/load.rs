@@ -13,7 +13,7 @@ use std::{
 
 use hdrhistogram::Histogram;
 
-use crate::server::Cpu;
+use crate::cpu::Cpu;
 
 /// Latencies are recorded in nanoseconds, from 1 µs to 2 minutes, to 3 significant digits.
 fn histogram() -> Histogram<u64> {

@@ -21,11 +21,9 @@
 //! measurement cut short by its time limit); 2 when the run could not be carried out. Timings
 //! never decide the exit status: the targets are reported, not asserted.
 
+mod cpu;
 mod load;
 mod report;
-mod scratch;
-mod seed;
-mod server;
 
 use std::{
     future::Future,
@@ -41,17 +39,21 @@ use std::{
 
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
-use crm_server::db::{DbConfig, entities::user};
+use crm_server::{actor::Actor, db::DbConfig};
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
 use reqwest::header;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
+use crm_testkit::{
+    process::{Launch, ServerProcess},
+    scratch::{Backend, Scratch},
+    seed::{self, Shape},
+};
+
 use crate::{
+    cpu::Cpu,
     load::{Measurement, closed_loop},
     report::{Level, Results, RunInfo, Scale, Statements},
-    scratch::{Backend, Scratch},
-    seed::Shape,
-    server::Server,
 };
 
 /// The administrator's key on every benchmark database.
@@ -192,11 +194,11 @@ async fn expect_200(request: reqwest::RequestBuilder, what: &str) -> Result<(), 
 /// `crm_server::contacts::delete` in-process: the database ceiling.
 fn db_delete(
     db: &DatabaseConnection,
-    admin: &user::Model,
+    admin: Actor,
 ) -> impl Fn(i32) -> OpFuture + Clone + Send + Sync + 'static {
-    let (db, admin) = (db.clone(), Arc::new(admin.clone()));
+    let db = db.clone();
     move |id| {
-        let (db, admin) = (db.clone(), admin.clone());
+        let db = db.clone();
         Box::pin(async move {
             crm_server::contacts::delete(&db, id, &admin)
                 .await
@@ -284,9 +286,9 @@ fn describe(m: &Measurement) -> String {
 /// Runs a measurement and records the CPU time the server, this process and PostgreSQL used
 /// meanwhile.
 async fn with_cpu(server: u32, run: impl Future<Output = Measurement>) -> Measurement {
-    let before = server::Cpu::now(server);
+    let before = Cpu::now(server);
     let mut measurement = run.await;
-    measurement.cpu = server::Cpu::now(server).since(before);
+    measurement.cpu = Cpu::now(server).since(before);
     measurement
 }
 
@@ -373,7 +375,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     );
 
     let mut failures = Failures::default();
-    let statements = count_statements(&url, &fixture.admin, [bare, realistic, huge]).await?;
+    let statements = count_statements(&url, fixture.admin.actor(), [bare, realistic, huge]).await?;
     println!(
         "statements per delete: {} bare, {} realistic, {} huge",
         statements.bare, statements.realistic, statements.huge
@@ -386,7 +388,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         ));
     }
 
-    let server = Server::start(&binary, &url, KEY, &server_args).await?;
+    let server = ServerProcess::start(Launch {
+        binary: &binary,
+        database_url: &url,
+        key: KEY,
+        args: &server_args,
+        show_stderr: true,
+    })
+    .await?;
     let pool = crm_server::db::connect(&pool_config(&url))
         .await
         .context("cannot open the in-process pool")?;
@@ -396,7 +405,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .build()?;
     let delete_op = http_delete(&client, &server.address);
     let static_op = http_static(&client, &server.address);
-    let db_op = db_delete(&pool, &fixture.admin);
+    let db_op = db_delete(&pool, fixture.admin.actor());
     let route_op = db_route(&pool);
     let mut ids = Ids::shuffled(contacts, 0x00C0_FFEE)?;
 
@@ -491,7 +500,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         "server peak memory (VmHWM): {:.1} MiB",
         peak_memory as f64 / 1048576.0
     );
-    server.stop();
+    drop(server);
     pool.close().await?;
     scratch.remove().await?;
 
@@ -561,7 +570,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 /// contact must come back whole (its size is what the check is about).
 async fn count_statements(
     url: &str,
-    admin: &user::Model,
+    admin: Actor,
     [bare, realistic, huge]: [i32; 3],
 ) -> anyhow::Result<Statements> {
     let mut db = crm_server::db::connect(&DbConfig::new(url.to_owned())).await?;
@@ -573,7 +582,7 @@ async fn count_statements(
     let mut counts = Vec::new();
     for id in [bare, realistic, huge] {
         statements.store(0, Ordering::SeqCst);
-        let contact = crm_server::contacts::delete(&db, id, admin)
+        let contact = crm_server::contacts::delete(&db, id, &admin)
             .await
             .map_err(|error| anyhow!("the in-process delete of contact {id} failed: {error}"))?;
         counts.push(statements.load(Ordering::SeqCst));
@@ -634,7 +643,14 @@ async fn scale_test(
         .build()?;
     let mut sides = Vec::new();
     for (i, (size, scratch)) in places.iter().enumerate() {
-        let server = Server::start(binary, scratch.url(), KEY, server_args).await?;
+        let server = ServerProcess::start(Launch {
+            binary,
+            database_url: scratch.url(),
+            key: KEY,
+            args: server_args,
+            show_stderr: true,
+        })
+        .await?;
         let op = http_delete(&client, &server.address);
         let mut ids = Ids::shuffled(*size, 7 + i as u64)?;
         let warm = closed_loop(1, ids.take(warmup)?, limit, op.clone()).await;
@@ -665,7 +681,7 @@ async fn scale_test(
     let mut results = Vec::new();
     for (size, server, _, _, runs) in sides {
         peak_memory = peak_memory.max(server.peak_memory()?);
-        server.stop();
+        drop(server);
         let merged = Measurement::merged(&runs);
         println!(
             "scale test, {size} contacts: HTTP delete at concurrency 1: {}",

@@ -5,7 +5,9 @@ use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 
-use crate::{load::Measurement, scratch::Backend};
+use crm_testkit::scratch::Backend;
+
+use crate::load::Measurement;
 
 /// The three measurements at one concurrency.
 pub struct Level {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::{db::entities::user, error::ApiError, startup::AppState};
+use crate::{actor::Actor, error::ApiError, state::AppState};
 
 /// How many leading characters of a key are stored in clear to find it.
 pub const PREFIX_LEN: usize = 8;
@@ -44,29 +44,20 @@ fn key_from_header(value: &str) -> &str {
     }
 }
 
-/// A key row joined with its user.
+/// A key row with what the domain needs of its user.
 #[derive(Debug, FromQueryResult)]
 struct KeyOwner {
     key_hash: String,
     id: Uuid,
-    display_name: String,
-    title: String,
-    avatar_small: String,
-    profile_url: String,
     is_admin: bool,
-    created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The user a key belongs to, if the key is known and not revoked.
-pub async fn user_for_key(
-    db: &impl ConnectionTrait,
-    key: &str,
-) -> Result<Option<user::Model>, ApiError> {
+/// Who a key belongs to, if the key is known and not revoked.
+pub async fn user_for_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<Actor>, ApiError> {
     let backend = db.get_database_backend();
     let statement = Statement::from_sql_and_values(
         backend,
-        "SELECT k.key_hash, u.id, u.display_name, u.title, u.avatar_small, u.profile_url, \
-         u.is_admin, u.created_at \
+        "SELECT k.key_hash, u.id, u.is_admin \
          FROM api_keys k JOIN users u ON u.id = k.user_id \
          WHERE k.prefix = $1 AND k.revoked_at IS NULL",
         [key_prefix(key).into()],
@@ -77,14 +68,9 @@ pub async fn user_for_key(
     let mut found = None;
     for candidate in candidates {
         if bool::from(candidate.key_hash.as_bytes().ct_eq(presented.as_bytes())) {
-            found = Some(user::Model {
+            found = Some(Actor {
                 id: candidate.id,
-                display_name: candidate.display_name,
-                title: candidate.title,
-                avatar_small: candidate.avatar_small,
-                profile_url: candidate.profile_url,
                 is_admin: candidate.is_admin,
-                created_at: candidate.created_at,
             });
         }
     }
@@ -93,8 +79,8 @@ pub async fn user_for_key(
 
 /// The authenticated user making the request. Extracting it fails with 401 when the request has
 /// no `Authorization` header, several, or a key that is unknown or revoked.
-#[derive(Debug, Clone)]
-pub struct Caller(pub user::Model);
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Actor);
 
 impl FromRequest for Caller {
     type Error = ApiError;

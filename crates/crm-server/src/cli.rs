@@ -1,8 +1,10 @@
-//! The command line: `serve` (the default), `demo-data`, `users add`, `keys create|list|revoke`.
+//! The command line: `serve` (the default), `demo-data`, `users add|list`,
+//! `keys create|list|revoke`.
 
-use std::{process::ExitCode, time::Duration};
+use std::{io::IsTerminal, process::ExitCode, time::Duration};
 
 use anyhow::Context;
+use chrono::SecondsFormat;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
@@ -108,6 +110,12 @@ enum UsersCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// List the users: ID, name, whether each is an administrator, and how many API keys each
+    /// has that are not revoked.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,7 +148,10 @@ enum KeysCommand {
 /// Parses the command line, runs the command, and reports an error as one line on stderr.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The server logs a line per request; an administration command only what went wrong
+    // (not the migrations it runs on the way).
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    init_tracing(if serving { "info" } else { "warn" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -157,13 +168,55 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr at `RUST_LOG`'s level, or `default_level`; in colour only on a terminal.
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// Prints `rows` under `headers`, each column as wide as its widest cell, two spaces apart; the
+/// columns whose index is in `right` are aligned right (numbers).
+fn print_table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
+    let width = |cell: &str| cell.chars().count();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(|cell| width(cell))
+                .chain([width(headers[column])])
+                .max()
+                .unwrap_or_default()
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut out = String::new();
+        for (column, cell) in cells.into_iter().enumerate() {
+            let pad = " ".repeat(widths[column].saturating_sub(width(cell)));
+            if right.contains(&column) {
+                out.push_str(&pad);
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                if column < last {
+                    out.push_str(&pad);
+                }
+            }
+            if column < last {
+                out.push_str("  ");
+            }
+        }
+        println!("{out}");
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
 }
 
 async fn open(db: &DbArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
@@ -195,6 +248,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             profile_url,
             db,
         })) => {
+            if name.trim().is_empty() {
+                anyhow::bail!("--name must not be blank: give the user's display name");
+            }
             let db = open(&db).await?;
             let new = users::NewUser {
                 name,
@@ -221,26 +277,55 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
+        Some(Command::Users(UsersCommand::List { db })) => {
+            let db = open(&db).await?;
+            let rows: Vec<Vec<String>> = users::list_users(&db)
+                .await?
+                .into_iter()
+                .map(|user| {
+                    vec![
+                        user.id.to_string(),
+                        user.name,
+                        if user.is_admin { "yes" } else { "no" }.to_owned(),
+                        user.active_keys.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "NAME", "ADMIN", "KEYS"], &rows, &[3]);
+            Ok(())
+        }
         Some(Command::Keys(KeysCommand::List { db })) => {
             let db = open(&db).await?;
-            println!(
-                "{:>5}  {:<9} {:<36}  {:<20} {:<20} {:<25} REVOKED",
-                "ID", "PREFIX", "USER", "USER NAME", "LABEL", "CREATED"
+            let rows: Vec<Vec<String>> = users::list_keys(&db)
+                .await?
+                .into_iter()
+                .map(|key| {
+                    vec![
+                        key.id.to_string(),
+                        key.prefix,
+                        key.user_id.to_string(),
+                        key.user_name,
+                        key.label,
+                        key.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        key.revoked_at
+                            .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true))
+                            .unwrap_or_else(|| "-".to_owned()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "ID",
+                    "PREFIX",
+                    "USER",
+                    "USER NAME",
+                    "LABEL",
+                    "CREATED",
+                    "REVOKED",
+                ],
+                &rows,
+                &[0],
             );
-            for key in users::list_keys(&db).await? {
-                println!(
-                    "{:>5}  {:<9} {:<36}  {:<20} {:<20} {:<25} {}",
-                    key.id,
-                    key.prefix,
-                    key.user_id,
-                    key.user_name,
-                    key.label,
-                    key.created_at.to_rfc3339(),
-                    key.revoked_at
-                        .map(|at| at.to_rfc3339())
-                        .unwrap_or_else(|| "-".to_owned())
-                );
-            }
             Ok(())
         }
         Some(Command::Keys(KeysCommand::Revoke { key_id, db })) => {

@@ -1,57 +1,64 @@
 //! Demo data: three companies with their people, custom fields, tags, tasks and two portal
 //! users, for trying the API (`crm-server --demo-data`, `crm-server demo-data`).
 //!
-//! Everything is built through the domain functions (`contacts::create`, `tasks::create`,
-//! `reference::add_custom_field`, `users::add_user`), so the data passes the same validation as
-//! a request. The contacts are created by the first administrator (the oldest admin user).
+//! The data is `demo/demo.json`, embedded in the binary. Its contacts are the API's own request
+//! bodies (`NewCompany`, `NewPerson`: the same properties, the enums as integers) with names
+//! where the API takes IDs:
 //!
-//! # Loaded once
+//! - `ContactStatus`, `ContactType`: the title of a contact status or type (any case);
+//! - `CustomFields`: `{"Field": label, "Value": …}`, naming a field the file defines for the
+//!   contact's kind or for every contact (the top-level `CustomFields`: `NewCustomField` bodies
+//!   with their `EntityType`);
+//! - `AccessList`: names of the file's `Users` (non-admin portal users);
+//! - a company's `People` are its persons; the top-level `People` belong to no company;
+//! - `Tasks`: `{"Title", "DueInDays", "IsClosed"}`, the deadline that many days after the load
+//!   (negative: overdue; `null`: none).
 //!
-//! The domain functions each open their own transaction, so the load is not one transaction.
-//! Instead [`load`]:
+//! Contacts are created in the file's order, each company before its people (on an empty
+//! database Northwind Traders is contact 1). An unknown property is an error naming its path
+//! (`Companies[0].People[1]: unknown field …`), an unknown name one naming the contact; the IDs
+//! the file names (`ContactStatusId`, `ContactTypeId`, `CompanyId`) may not be given as numbers.
 //!
-//! 1. on PostgreSQL, keeps a transaction holding the set-up lock (`db::lock_for_setup`) open for
-//!    the whole load, so instances that load together run one after the other (and an instance
-//!    that is migrating waits for the load to finish). That transaction takes one connection of
-//!    the pool while the load writes through another: with a pool of one connection
-//!    (`--db-max-connections 1`) this step is skipped, with a warning;
-//! 2. checks the marker [`MARKER`] in the `settings` table: when it is there, does nothing;
-//! 3. creates the data;
-//! 4. writes the marker, after the data (`INSERT … ON CONFLICT DO NOTHING`).
+//! # Loaded once, in one transaction
 //!
-//! What that does not cover: a load that fails half-way writes no marker, so the next load
-//! starts again. The custom fields and the demo users are looked up before they are created and
-//! so are reused, but the contacts and tasks created before the failure would exist twice
-//! (delete them, or start from an empty database). On SQLite, two processes loading into one
-//! file at the same moment are not serialised (the write lock cannot be held while the domain
-//! functions write through other connections); start one process with `--demo-data` at a time.
+//! [`load`] is one write transaction (`db::write`): it takes the set-up lock
+//! (`db::lock_for_setup`: on PostgreSQL, instances loading together run one after the other; on
+//! SQLite the write transaction, `BEGIN IMMEDIATE`, does that by itself), does nothing when the
+//! marker [`MARKER`] is in the `settings` table, else creates the users, the custom fields, the
+//! contacts and their tasks through the functions the API's create endpoints use (the same
+//! validation), as the first administrator, and writes the marker. A load that fails writes
+//! nothing.
+
+use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
-use crm_models::{
-    CustomFieldDefinition, CustomFieldValue, FieldType, InfoType, ListItem, NewAddress, NewCompany,
-    NewContactInfo, NewCustomField, NewPerson, NewTask, ShareType,
-};
+use crm_models::{CustomFieldValue, EntityType, NewCompany, NewCustomField, NewPerson, NewTask};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
+    actor::Actor,
     contacts::{self, Draft},
     db::{
         self,
-        entities::{setting, user},
+        entities::{list_item, setting, user},
     },
-    reference::{self, EntityType, ListKind},
-    tasks,
+    error::ApiError,
+    reference, tasks,
     users::{self, NewUser},
 };
 
 /// The key in `settings` whose presence means the demo data is loaded. Its value is the time of
 /// the load (RFC 3339).
 pub const MARKER: &str = "demo_data_loaded";
+
+/// The demo data (see the module documentation).
+const DATA: &str = include_str!("../demo/demo.json");
 
 /// What [`load`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,858 +82,401 @@ pub async fn is_loaded(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
         .is_some())
 }
 
-/// Loads the demo data unless it is loaded already (see the module documentation for how it is
-/// loaded only once). Fails when no administrator exists to own the contacts.
+/// Loads the demo data unless it is loaded already, in one transaction (see the module
+/// documentation). Fails, writing nothing, when no administrator exists to own the contacts.
 pub async fn load(db: &DatabaseConnection) -> anyhow::Result<DemoOutcome> {
-    let guard = match postgres_pool_size(db) {
-        Some(size) if size >= 2 => {
-            let tx = db
-                .begin()
-                .await
-                .context("cannot start the transaction that serialises demo-data loads")?;
-            db::lock_for_setup(&tx)
-                .await
-                .context("cannot take the set-up lock for the demo data")?;
-            Some(tx)
-        }
-        Some(_) => {
-            tracing::warn!(
-                "the database pool has a single connection, which the demo data needs for \
-                 itself: demo-data loads are not serialised between instances"
-            );
-            None
-        }
-        None => None,
-    };
-    let outcome = load_unguarded(db).await;
-    if let Some(guard) = guard {
-        // The guard wrote nothing: committing only releases the lock.
-        let released = guard
-            .commit()
-            .await
-            .context("cannot release the set-up lock after loading the demo data");
-        let outcome = outcome?;
-        released?;
-        return Ok(outcome);
-    }
-    outcome
-}
-
-/// How many connections the pool may open when `db` is a PostgreSQL pool, else `None`.
-fn postgres_pool_size(db: &DatabaseConnection) -> Option<u32> {
-    matches!(
-        db.inner,
-        DatabaseConnectionType::SqlxPostgresPoolConnection(_)
-    )
-    .then(|| {
-        db.get_postgres_connection_pool()
-            .options()
-            .get_max_connections()
-    })
-}
-
-/// Steps 2 to 4 of [`load`]: check the marker, create the data, write the marker.
-async fn load_unguarded(db: &DatabaseConnection) -> anyhow::Result<DemoOutcome> {
-    if is_loaded(db)
-        .await
-        .context("cannot read the demo-data marker")?
-    {
-        return Ok(DemoOutcome::AlreadyLoaded);
-    }
-    let admin = first_admin(db).await?.context(
-        "no administrator exists to own the demo data: add one with `crm-server users add \
-         --admin`, or load the demo data into an empty database",
-    )?;
-    let mut loader = Loader {
-        db,
-        admin,
-        now: Utc::now(),
-        contacts: 0,
-        tasks: 0,
-    };
-    loader.create_all().await?;
-    let now = loader.now.to_rfc3339();
-    let now = &now;
+    let data = &parse(DATA)?;
+    let now = Utc::now();
     db::write(db, |tx| async move {
+        db::lock_for_setup(&tx)
+            .await
+            .context("cannot take the set-up lock for the demo data")?;
+        if is_loaded(&*tx)
+            .await
+            .context("cannot read the demo-data marker")?
+        {
+            return Ok(DemoOutcome::AlreadyLoaded);
+        }
+        let admin = first_admin(&*tx).await?.context(
+            "no administrator exists to own the demo data: add one with `crm-server users add \
+             --admin`, or load the demo data into an empty database",
+        )?;
+        let mut loader = Loader {
+            tx: &tx,
+            admin,
+            now,
+            lists: Vec::new(),
+            fields: Vec::new(),
+            users: HashMap::new(),
+            contacts: 0,
+            tasks: 0,
+        };
+        loader.load(data).await?;
         setting::Entity::insert(setting::ActiveModel {
             key: Set(MARKER.to_owned()),
-            value: Set(now.clone()),
+            value: Set(now.to_rfc3339()),
         })
-        .on_conflict_do_nothing_on([setting::Column::Key])
         .exec_without_returning(&*tx)
         .await
+        .context("cannot write the demo-data marker")?;
+        Ok(DemoOutcome::Loaded {
+            contacts: loader.contacts,
+            tasks: loader.tasks,
+        })
     })
     .await
-    .context("cannot write the demo-data marker")?;
-    Ok(DemoOutcome::Loaded {
-        contacts: loader.contacts,
-        tasks: loader.tasks,
-    })
 }
 
 /// The oldest administrator: the one `users::bootstrap` created, on a database it set up.
-async fn first_admin(db: &DatabaseConnection) -> anyhow::Result<Option<user::Model>> {
-    user::Entity::find()
+async fn first_admin(db: &impl ConnectionTrait) -> anyhow::Result<Option<Actor>> {
+    Ok(user::Entity::find()
         .filter(user::Column::IsAdmin.eq(true))
         .order_by_asc(user::Column::CreatedAt)
         .order_by_asc(user::Column::Id)
         .one(db)
         .await
-        .context("cannot look up the first administrator")
+        .context("cannot look up the first administrator")?
+        .map(|admin| users::User::from(admin).actor()))
 }
 
-/// Phone categories (see `InfoType::category_names`).
-const PHONE_WORK: i32 = 1;
-const PHONE_MOBILE: i32 = 2;
-const PHONE_FAX: i32 = 3;
-const PHONE_DIRECT: i32 = 4;
-/// Categories of every other kind of info but addresses.
-const HOME: i32 = 0;
-const WORK: i32 = 1;
-const OTHER: i32 = 2;
-/// Address categories.
-const ADDRESS_HOME: i32 = 0;
-const ADDRESS_POSTAL: i32 = 1;
-const ADDRESS_OFFICE: i32 = 2;
-const ADDRESS_BILLING: i32 = 3;
-const ADDRESS_WORK: i32 = 5;
-
-/// The IDs of the demo custom fields.
-struct Fields {
-    birthday: i32,
-    source: i32,
-    employees: i32,
+/// The file, as `demo/demo.json` holds it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct DemoData {
+    users: Vec<DemoUser>,
+    custom_fields: Vec<FieldDefinition>,
+    companies: Vec<DemoContact<NewCompany>>,
+    people: Vec<DemoContact<NewPerson>>,
 }
 
-/// The IDs of the seeded contact statuses and types the demo uses (`None` when an administrator
-/// removed or renamed one: the contacts then go without).
-struct Lists {
-    cold: Option<i32>,
-    warm: Option<i32>,
-    hot: Option<i32>,
-    client: Option<i32>,
-    supplier: Option<i32>,
-    partner: Option<i32>,
-    competitor: Option<i32>,
+/// A non-admin portal user.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct DemoUser {
+    name: String,
+    title: String,
 }
 
-/// The demo users.
-struct DemoUsers {
-    sam: Uuid,
-    petra: Uuid,
+/// A custom-field definition: the API's body and the kind of contact it is for.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct FieldDefinition {
+    entity_type: EntityType,
+    #[serde(flatten)]
+    field: NewCustomField,
 }
 
-/// Creates the data and counts what it created.
+/// A contact: the API's body `B` (whose properties the file may not name are left empty), the
+/// names that stand for its IDs, its tasks and, for a company, its people. With `flatten`, a
+/// property that neither this struct nor `B` knows is left over, which `deny_unknown_fields`
+/// refuses (a unit test proves it).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct DemoContact<B> {
+    #[serde(flatten)]
+    body: B,
+    contact_status: Option<String>,
+    contact_type: Option<String>,
+    #[serde(default)]
+    access_list: Vec<String>,
+    #[serde(default)]
+    custom_fields: Vec<NamedValue>,
+    #[serde(default)]
+    tasks: Vec<DemoTask>,
+    #[serde(default)]
+    people: Vec<DemoContact<NewPerson>>,
+}
+
+/// A custom-field value, naming its field by label.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct NamedValue {
+    field: String,
+    value: String,
+}
+
+/// A task of the contact it is listed under.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct DemoTask {
+    title: String,
+    /// Days from the load to the deadline (negative: overdue); `None`: no deadline.
+    due_in_days: Option<i64>,
+    #[serde(default)]
+    is_closed: bool,
+}
+
+/// Parses the file, naming the property at fault.
+fn parse(json: &str) -> anyhow::Result<DemoData> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
+        .context("the demo data (demo/demo.json) is invalid")
+}
+
+/// The IDs a contact's names stand for.
+#[derive(Debug, Default)]
+struct Refs {
+    status: Option<i32>,
+    kind: Option<i32>,
+    company: Option<i32>,
+    access_list: Vec<Uuid>,
+    values: Vec<CustomFieldValue>,
+}
+
+/// A request body of the file: `NewCompany` or `NewPerson`.
+trait Body: Clone {
+    /// The kind of contact (whose custom fields, besides those of every contact, it may have).
+    const ENTITY: EntityType;
+    /// The contact's name, for errors.
+    fn name(&self) -> String;
+    /// The draft with the IDs the names stand for; an error when the file gave IDs itself.
+    fn draft(self, refs: Refs) -> anyhow::Result<Draft>;
+}
+
+const ID_GIVEN: &str = "ContactStatusId, ContactTypeId and CompanyId are given by name \
+                        (ContactStatus, ContactType, a company's People)";
+
+impl Body for NewCompany {
+    const ENTITY: EntityType = EntityType::Company;
+
+    fn name(&self) -> String {
+        self.company_name.clone()
+    }
+
+    fn draft(self, refs: Refs) -> anyhow::Result<Draft> {
+        anyhow::ensure!(
+            self.contact_status_id.is_none() && self.contact_type_id.is_none(),
+            ID_GIVEN
+        );
+        Ok(Draft::from(NewCompany {
+            contact_status_id: refs.status,
+            contact_type_id: refs.kind,
+            access_list: refs.access_list,
+            custom_fields: refs.values,
+            ..self
+        }))
+    }
+}
+
+impl Body for NewPerson {
+    const ENTITY: EntityType = EntityType::Person;
+
+    fn name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    fn draft(self, refs: Refs) -> anyhow::Result<Draft> {
+        anyhow::ensure!(
+            self.contact_status_id.is_none()
+                && self.contact_type_id.is_none()
+                && self.company_id.is_none(),
+            ID_GIVEN
+        );
+        Ok(Draft::from(NewPerson {
+            contact_status_id: refs.status,
+            contact_type_id: refs.kind,
+            company_id: refs.company,
+            access_list: refs.access_list,
+            custom_fields: refs.values,
+            ..self
+        }))
+    }
+}
+
+/// Creates the data in the transaction, resolving names as it goes, and counts what it created.
 struct Loader<'a> {
-    db: &'a DatabaseConnection,
-    admin: user::Model,
+    tx: &'a DatabaseTransaction,
+    admin: Actor,
     now: DateTime<Utc>,
+    /// The contact statuses and types.
+    lists: Vec<list_item::Model>,
+    /// The custom fields created: `(entity type, label, ID)`.
+    fields: Vec<(EntityType, String, i32)>,
+    /// The users created, by name.
+    users: HashMap<String, Uuid>,
     contacts: usize,
     tasks: usize,
 }
 
 impl Loader<'_> {
-    async fn create_all(&mut self) -> anyhow::Result<()> {
-        let people = DemoUsers {
-            sam: self
-                .user("Sam Sales", "Account manager")
+    async fn load(&mut self, data: &DemoData) -> anyhow::Result<()> {
+        self.lists = list_item::Entity::find()
+            .all(self.tx)
+            .await
+            .context("cannot read the contact statuses and types")?;
+        for demo in &data.users {
+            let new = NewUser {
+                name: demo.name.clone(),
+                title: demo.title.clone(),
+                ..NewUser::default()
+            };
+            let user = users::add_user(self.tx, new)
                 .await
-                .context("cannot add the demo user Sam Sales")?,
-            petra: self
-                .user("Petra Purchasing", "Purchasing lead")
-                .await
-                .context("cannot add the demo user Petra Purchasing")?,
-        };
-        let fields = self.fields().await?;
-        let lists = self.lists().await?;
-        self.northwind(&fields, &lists, &people).await?;
-        self.baltic(&fields, &lists, &people).await?;
-        self.lumen(&fields, &lists, &people).await?;
+                .with_context(|| format!("cannot add the demo user {:?}", demo.name))?;
+            self.users.insert(demo.name.clone(), user.id);
+        }
+        for definition in &data.custom_fields {
+            let (entity, label) = (definition.entity_type, &definition.field.label);
+            let what = format!("cannot define the demo custom field {entity} {label:?}");
+            let field =
+                reference::add_custom_field_in(self.tx, &self.admin, entity, &definition.field)
+                    .await
+                    .map_err(failed(what))?;
+            self.fields.push((entity, field.label, field.id));
+        }
+        for company in &data.companies {
+            let id = self.contact(company, None).await?;
+            for person in &company.people {
+                self.contact(person, Some(id)).await?;
+            }
+        }
+        for person in &data.people {
+            self.contact(person, None).await?;
+        }
         Ok(())
     }
 
-    /// A non-admin user with this name and title: the existing one (left by an interrupted
-    /// load), or a new one.
-    async fn user(&self, name: &str, title: &str) -> Result<Uuid, DbErr> {
-        let existing = user::Entity::find()
-            .filter(user::Column::DisplayName.eq(name))
-            .filter(user::Column::Title.eq(title))
-            .filter(user::Column::IsAdmin.eq(false))
-            .one(self.db)
-            .await?;
-        if let Some(existing) = existing {
-            return Ok(existing.id);
-        }
-        let new = NewUser {
-            name: name.to_owned(),
-            title: title.to_owned(),
-            admin: false,
-            profile_url: String::new(),
-        };
-        let new = &new;
-        let user = db::write(self.db, |tx| async move {
-            users::add_user(&*tx, new.clone()).await
-        })
-        .await?;
-        Ok(user.id)
-    }
-
-    /// Defines the demo custom fields (or reuses definitions with the same label and type).
-    /// `Source`, defined for every contact, comes after the person's and the company's own
-    /// fields in both forms.
-    async fn fields(&self) -> anyhow::Result<Fields> {
-        // A heading groups the person's fields in a form; it takes no value.
-        self.field("person", "Details", FieldType::Heading, "", None)
-            .await?;
-        let birthday = self
-            .field("person", "Birthday", FieldType::Date, "", None)
-            .await?;
-        let employees = self
-            .field("company", "Employees", FieldType::TextField, "", None)
-            .await?;
-        let after = birthday.position.max(employees.position).saturating_add(1);
-        let source = self
-            .field(
-                "contact",
-                "Source",
-                FieldType::SelectBox,
-                r#"["Referral","Trade fair","Website"]"#,
-                Some(after),
-            )
-            .await?;
-        Ok(Fields {
-            birthday: birthday.id,
-            source: source.id,
-            employees: employees.id,
-        })
-    }
-
-    async fn field(
-        &self,
-        entity: &str,
-        label: &str,
-        field_type: FieldType,
-        mask: &str,
-        position: Option<i32>,
-    ) -> anyhow::Result<CustomFieldDefinition> {
-        let what = || format!("cannot define the demo custom field {entity} {label:?}");
-        let kind = EntityType::parse(entity).with_context(what)?;
-        let existing = reference::custom_fields(self.db, kind)
+    /// Creates a contact (of `company`) and its tasks; returns its ID.
+    async fn contact<B: Body>(
+        &mut self,
+        contact: &DemoContact<B>,
+        company: Option<i32>,
+    ) -> anyhow::Result<i32> {
+        let name = contact.body.name();
+        let failure = || format!("cannot create the demo contact {name:?}");
+        let refs = self.refs(contact, company).with_context(failure)?;
+        let draft = contact.body.clone().draft(refs).with_context(failure)?;
+        let id = contacts::create_in(self.tx, &self.admin, draft)
             .await
-            .with_context(what)?
-            .into_iter()
-            .find(|field| field.label == label && field.field_type == field_type);
-        if let Some(existing) = existing {
-            return Ok(existing);
-        }
-        let new = NewCustomField {
-            label: label.to_owned(),
-            field_type,
-            mask: mask.to_owned(),
-            position,
-        };
-        reference::add_custom_field(self.db, &self.admin, kind, new)
-            .await
-            .with_context(what)
-    }
-
-    async fn lists(&self) -> anyhow::Result<Lists> {
-        let statuses = reference::list_items(self.db, ListKind::Status)
-            .await
-            .context("cannot read the contact statuses")?;
-        let types = reference::list_items(self.db, ListKind::Type)
-            .await
-            .context("cannot read the contact types")?;
-        let find = |items: &[ListItem], title: &str| {
-            items
-                .iter()
-                .find(|item| item.title.eq_ignore_ascii_case(title))
-                .map(|item| item.id)
-        };
-        Ok(Lists {
-            cold: find(&statuses, "Cold"),
-            warm: find(&statuses, "Warm"),
-            hot: find(&statuses, "Hot"),
-            client: find(&types, "Client"),
-            supplier: find(&types, "Supplier"),
-            partner: find(&types, "Partner"),
-            competitor: find(&types, "Competitor"),
-        })
-    }
-
-    async fn contact(&mut self, name: &str, draft: Draft) -> anyhow::Result<i32> {
-        let created = contacts::create(self.db, &self.admin, draft)
-            .await
-            .with_context(|| format!("cannot create the demo contact {name:?}"))?;
+            .map_err(failed(failure()))?
+            .contact
+            .id;
         self.contacts += 1;
-        Ok(created.contact.id)
+        for task in &contact.tasks {
+            let what = format!("cannot create the demo task {:?} of {name:?}", task.title);
+            let deadline = task
+                .due_in_days
+                .map(|days| {
+                    TimeDelta::try_days(days)
+                        .and_then(|days| self.now.checked_add_signed(days))
+                        .with_context(|| format!("{what}: DueInDays {days} is out of range"))
+                })
+                .transpose()?;
+            let new = NewTask {
+                title: task.title.clone(),
+                contact_id: id,
+                deadline,
+                is_closed: task.is_closed,
+            };
+            tasks::create_in(self.tx, &self.admin, &new)
+                .await
+                .map_err(failed(what))?;
+            self.tasks += 1;
+        }
+        Ok(id)
     }
 
-    async fn company(&mut self, new: NewCompany) -> anyhow::Result<i32> {
-        let name = new.company_name.clone();
-        self.contact(&name, Draft::from(new)).await
-    }
-
-    async fn person(&mut self, new: NewPerson) -> anyhow::Result<i32> {
-        let name = format!("{} {}", new.first_name, new.last_name);
-        self.contact(&name, Draft::from(new)).await
-    }
-
-    /// Adds a task due `days` from now (negative: in the past), or without a deadline.
-    async fn task(
-        &mut self,
-        contact_id: i32,
-        title: &str,
-        days: Option<i64>,
-        is_closed: bool,
-    ) -> anyhow::Result<()> {
-        let new = NewTask {
-            title: title.to_owned(),
-            contact_id,
-            deadline: days.map(|days| self.now + TimeDelta::days(days)),
-            is_closed,
+    /// The IDs `contact`'s names stand for; `company`: the company it is listed under.
+    fn refs<B: Body>(
+        &self,
+        contact: &DemoContact<B>,
+        company: Option<i32>,
+    ) -> anyhow::Result<Refs> {
+        anyhow::ensure!(
+            B::ENTITY == EntityType::Company || contact.people.is_empty(),
+            "People: only a company has people"
+        );
+        let item = |kind, title: &Option<String>, what: &str| -> anyhow::Result<Option<i32>> {
+            let Some(title) = title else { return Ok(None) };
+            let key = list_item::title_key(title);
+            let found = self
+                .lists
+                .iter()
+                .find(|item| item.kind == kind && list_item::title_key(&item.title) == key);
+            Ok(Some(
+                found
+                    .with_context(|| format!("{what} {title:?} exists"))?
+                    .id,
+            ))
         };
-        tasks::create(self.db, &self.admin, new)
-            .await
-            .with_context(|| format!("cannot create the demo task {title:?}"))?;
-        self.tasks += 1;
-        Ok(())
-    }
-
-    /// A wholesale client in Seattle, shared read-write, with three people.
-    async fn northwind(
-        &mut self,
-        fields: &Fields,
-        lists: &Lists,
-        people: &DemoUsers,
-    ) -> anyhow::Result<()> {
-        let company = self
-            .company(NewCompany {
-                about: "Imports and distributes speciality foods across North America. Our \
-                        largest account since 2019."
-                    .to_owned(),
-                industry: "Wholesale food distribution".to_owned(),
-                contact_status_id: lists.hot,
-                contact_type_id: lists.client,
-                currency: Some("USD".to_owned()),
-                common_data: vec![
-                    info(InfoType::Phone, PHONE_WORK, "+1 206 555 0100", true),
-                    info(InfoType::Phone, PHONE_FAX, "+1 206 555 0101", false),
-                    info(InfoType::Email, WORK, "orders@northwind.example", true),
-                    info(InfoType::Website, WORK, "https://northwind.example", true),
-                    info(
-                        InfoType::LinkedIn,
-                        WORK,
-                        "https://www.linkedin.com/company/northwind-traders-example",
-                        true,
-                    ),
-                ],
-                addresses: vec![
-                    address(
-                        ADDRESS_OFFICE,
-                        "507 Twentieth Avenue East",
-                        "Seattle",
-                        "WA",
-                        "98122",
-                        "United States",
-                        true,
-                    ),
-                    address(
-                        ADDRESS_BILLING,
-                        "PO Box 4410",
-                        "Seattle",
-                        "WA",
-                        "98104",
-                        "United States",
-                        false,
-                    ),
-                ],
-                custom_fields: vec![
-                    value(fields.employees, "240"),
-                    value(fields.source, "Trade fair"),
-                ],
-                tags: tags(&["key account", "food"]),
-                ..new_company("Northwind Traders")
-            })
-            .await?;
-
-        let nancy = self
-            .person(NewPerson {
-                about: "Decides on all purchases above $10,000. Prefers e-mail to calls."
-                    .to_owned(),
-                industry: "Wholesale food distribution".to_owned(),
-                contact_status_id: lists.hot,
-                contact_type_id: lists.client,
-                currency: Some("USD".to_owned()),
-                common_data: vec![
-                    info(
-                        InfoType::Email,
-                        WORK,
-                        "nancy.davolio@northwind.example",
-                        true,
-                    ),
-                    info(InfoType::Phone, PHONE_DIRECT, "+1 206 555 0111", true),
-                    info(InfoType::Phone, PHONE_MOBILE, "+1 206 555 0198", false),
-                    info(InfoType::Skype, WORK, "nancy.davolio.nw", true),
-                    info(
-                        InfoType::LinkedIn,
-                        WORK,
-                        "https://www.linkedin.com/in/nancy-davolio-example",
-                        true,
-                    ),
-                ],
-                addresses: vec![address(
-                    ADDRESS_WORK,
-                    "507 Twentieth Avenue East",
-                    "Seattle",
-                    "WA",
-                    "98122",
-                    "United States",
-                    true,
-                )],
-                custom_fields: vec![
-                    value(fields.birthday, "1978-12-08"),
-                    value(fields.source, "Trade fair"),
-                ],
-                tags: tags(&["key account", "decision maker"]),
-                ..new_person("Nancy", "Davolio", "Head of purchasing", Some(company))
-            })
-            .await?;
-
-        let andrew = self
-            .person(NewPerson {
-                about: "Negotiating a volume discount; keep this contact between Sam and the \
-                        administrators until the deal is signed."
-                    .to_owned(),
-                industry: "Wholesale food distribution".to_owned(),
-                contact_status_id: lists.warm,
-                contact_type_id: lists.client,
-                currency: Some("USD".to_owned()),
-                share_type: ShareType::None,
-                access_list: vec![people.sam],
-                common_data: vec![
-                    info(
-                        InfoType::Email,
-                        WORK,
-                        "andrew.fuller@northwind.example",
-                        true,
-                    ),
-                    info(InfoType::Email, HOME, "andrew.fuller@mail.example", false),
-                    info(InfoType::Phone, PHONE_WORK, "+1 206 555 0102", true),
-                    info(InfoType::Twitter, OTHER, "@andrew_fuller_nw", true),
-                ],
-                custom_fields: vec![value(fields.birthday, "1972-02-19")],
-                tags: tags(&["decision maker"]),
-                ..new_person("Andrew", "Fuller", "Vice president, sales", Some(company))
-            })
-            .await?;
-
-        let janet = self
-            .person(NewPerson {
-                contact_status_id: lists.cold,
-                contact_type_id: lists.client,
-                common_data: vec![
-                    info(
-                        InfoType::Email,
-                        WORK,
-                        "janet.leverling@northwind.example",
-                        true,
-                    ),
-                    info(InfoType::Phone, PHONE_MOBILE, "+1 206 555 0147", true),
-                ],
-                addresses: vec![address(
-                    ADDRESS_HOME,
-                    "722 Moss Bay Boulevard",
-                    "Kirkland",
-                    "WA",
-                    "98033",
-                    "United States",
-                    true,
-                )],
-                custom_fields: vec![value(fields.source, "Website")],
-                tags: tags(&["food"]),
-                ..new_person("Janet", "Leverling", "Sales representative", Some(company))
-            })
-            .await?;
-
-        self.task(nancy, "Send the Q3 price list", Some(-3), false)
-            .await?;
-        self.task(
-            andrew,
-            "Call back about the volume discount",
-            Some(-1),
-            false,
-        )
-        .await?;
-        self.task(company, "Sign the framework agreement", Some(-20), true)
-            .await?;
-        self.task(janet, "Invite to the spring tasting event", Some(14), false)
-            .await?;
-        Ok(())
-    }
-
-    /// A logistics supplier in Riga, shared read-only, with two people.
-    async fn baltic(
-        &mut self,
-        fields: &Fields,
-        lists: &Lists,
-        people: &DemoUsers,
-    ) -> anyhow::Result<()> {
-        let company = self
-            .company(NewCompany {
-                about: "Our freight forwarder for the Baltic states and Finland: road and sea \
-                        freight, customs clearance."
-                    .to_owned(),
-                industry: "Logistics".to_owned(),
-                contact_status_id: lists.warm,
-                contact_type_id: lists.supplier,
-                currency: Some("EUR".to_owned()),
-                share_type: ShareType::Read,
-                common_data: vec![
-                    info(InfoType::Phone, PHONE_WORK, "+371 6700 1200", true),
-                    info(InfoType::Email, WORK, "booking@balticfreight.example", true),
-                    info(
-                        InfoType::Email,
-                        OTHER,
-                        "invoices@balticfreight.example",
-                        false,
-                    ),
-                    info(
-                        InfoType::Website,
-                        WORK,
-                        "https://balticfreight.example",
-                        true,
-                    ),
-                ],
-                addresses: vec![
-                    address(
-                        ADDRESS_OFFICE,
-                        "Eksporta iela 12",
-                        "Riga",
-                        "",
-                        "LV-1045",
-                        "Latvia",
-                        true,
-                    ),
-                    address(
-                        ADDRESS_POSTAL,
-                        "Pasta kaste 88",
-                        "Riga",
-                        "",
-                        "LV-1010",
-                        "Latvia",
-                        false,
-                    ),
-                ],
-                custom_fields: vec![
-                    value(fields.employees, "85"),
-                    value(fields.source, "Referral"),
-                ],
-                tags: tags(&["logistics", "key account"]),
-                ..new_company("Baltic Freight")
-            })
-            .await?;
-
-        let ilze = self
-            .person(NewPerson {
-                about: "Renegotiating the 2026 rates with Petra; private until the new \
-                        contract is signed."
-                    .to_owned(),
-                industry: "Logistics".to_owned(),
-                contact_status_id: lists.warm,
-                contact_type_id: lists.supplier,
-                currency: Some("EUR".to_owned()),
-                share_type: ShareType::None,
-                access_list: vec![people.petra],
-                common_data: vec![
-                    info(
-                        InfoType::Email,
-                        WORK,
-                        "ilze.berzina@balticfreight.example",
-                        true,
-                    ),
-                    info(InfoType::Phone, PHONE_DIRECT, "+371 6700 1234", true),
-                    info(InfoType::Skype, WORK, "ilze.berzina.bf", true),
-                    info(
-                        InfoType::LinkedIn,
-                        WORK,
-                        "https://www.linkedin.com/in/ilze-berzina-example",
-                        true,
-                    ),
-                ],
-                addresses: vec![address(
-                    ADDRESS_WORK,
-                    "Eksporta iela 12",
-                    "Riga",
-                    "",
-                    "LV-1045",
-                    "Latvia",
-                    true,
-                )],
-                custom_fields: vec![
-                    value(fields.birthday, "1985-06-23"),
-                    value(fields.source, "Referral"),
-                ],
-                tags: tags(&["logistics", "decision maker"]),
-                ..new_person("Ilze", "Bērziņa", "Operations manager", Some(company))
-            })
-            .await?;
-
-        let jonas = self
-            .person(NewPerson {
-                contact_type_id: lists.supplier,
-                share_type: ShareType::Read,
-                common_data: vec![
-                    info(InfoType::Phone, PHONE_MOBILE, "+370 612 34567", true),
-                    info(InfoType::Phone, PHONE_FAX, "+371 6700 1299", false),
-                    info(
-                        InfoType::Email,
-                        WORK,
-                        "jonas.petraitis@balticfreight.example",
-                        true,
-                    ),
-                    info(
-                        InfoType::Jabber,
-                        WORK,
-                        "jonas@chat.balticfreight.example",
-                        true,
-                    ),
-                ],
-                tags: tags(&["logistics"]),
-                ..new_person("Jonas", "Petraitis", "Dispatcher", Some(company))
-            })
-            .await?;
-
-        self.task(
-            ilze,
-            "Compare the 2026 rate card with Q4 volumes",
-            Some(-5),
-            false,
-        )
-        .await?;
-        self.task(
+        let mut refs = Refs {
+            status: item(
+                list_item::KIND_STATUS,
+                &contact.contact_status,
+                "ContactStatus: no contact status",
+            )?,
+            kind: item(
+                list_item::KIND_TYPE,
+                &contact.contact_type,
+                "ContactType: no contact type",
+            )?,
             company,
-            "Confirm the December shipping schedule",
-            Some(5),
-            false,
-        )
-        .await?;
-        self.task(jonas, "Book a container Riga–Seattle", Some(-7), true)
-            .await?;
-        Ok(())
-    }
-
-    /// A design partner in London, shared read-write, with two people and a competitor's
-    /// designer.
-    async fn lumen(
-        &mut self,
-        fields: &Fields,
-        lists: &Lists,
-        people: &DemoUsers,
-    ) -> anyhow::Result<()> {
-        let company = self
-            .company(NewCompany {
-                about: "Designs our catalogues and the packaging of the own-brand range."
-                    .to_owned(),
-                industry: "Graphic design".to_owned(),
-                contact_status_id: lists.cold,
-                contact_type_id: lists.partner,
-                currency: Some("GBP".to_owned()),
-                common_data: vec![
-                    info(InfoType::Phone, PHONE_WORK, "+44 20 7946 0321", true),
-                    info(InfoType::Email, WORK, "hello@lumenstudio.example", true),
-                    info(InfoType::Website, WORK, "https://lumenstudio.example", true),
-                    info(InfoType::Twitter, WORK, "@lumenstudio_example", true),
-                    info(
-                        InfoType::Facebook,
-                        WORK,
-                        "https://www.facebook.com/lumenstudio.example",
-                        true,
-                    ),
-                ],
-                addresses: vec![address(
-                    ADDRESS_OFFICE,
-                    "14 Shoreditch High Street",
-                    "London",
-                    "",
-                    "E1 6PG",
-                    "United Kingdom",
-                    true,
-                )],
-                custom_fields: vec![
-                    value(fields.employees, "12"),
-                    value(fields.source, "Website"),
-                ],
-                tags: tags(&["design", "partner"]),
-                ..new_company("Lumen Studio")
-            })
-            .await?;
-
-        let olivia = self
-            .person(NewPerson {
-                about: "Runs the catalogue project. Available Tuesday to Thursday.".to_owned(),
-                industry: "Graphic design".to_owned(),
-                contact_status_id: lists.warm,
-                contact_type_id: lists.partner,
-                currency: Some("GBP".to_owned()),
-                common_data: vec![
-                    info(
-                        InfoType::Email,
-                        WORK,
-                        "olivia.hart@lumenstudio.example",
-                        true,
-                    ),
-                    info(InfoType::Phone, PHONE_WORK, "+44 20 7946 0322", true),
-                    info(InfoType::Website, HOME, "https://oliviahart.example", false),
-                    info(
-                        InfoType::LinkedIn,
-                        WORK,
-                        "https://www.linkedin.com/in/olivia-hart-example",
-                        true,
-                    ),
-                ],
-                custom_fields: vec![
-                    value(fields.birthday, "1990-03-14"),
-                    value(fields.source, "Website"),
-                ],
-                tags: tags(&["design", "partner", "decision maker"]),
-                ..new_person("Olivia", "Hart", "Creative director", Some(company))
-            })
-            .await?;
-
-        let tom = self
-            .person(NewPerson {
-                contact_type_id: lists.partner,
-                access_list: vec![people.sam, people.petra],
-                common_data: vec![
-                    info(InfoType::Email, WORK, "tom.reid@lumenstudio.example", true),
-                    info(InfoType::Phone, PHONE_MOBILE, "+44 7700 900123", true),
-                    info(InfoType::Skype, WORK, "tom.reid.lumen", false),
-                ],
-                addresses: vec![address(
-                    ADDRESS_HOME,
-                    "3 Canal Walk",
-                    "London",
-                    "",
-                    "N1 5SE",
-                    "United Kingdom",
-                    false,
-                )],
-                tags: tags(&["design"]),
-                ..new_person("Tom", "Reid", "Project manager", Some(company))
-            })
-            .await?;
-
-        // Left Lumen Studio for a competing agency: a competitor, no company, private to the
-        // administrators.
-        self.person(NewPerson {
-            about: "Former art director at Lumen Studio, now at a competing agency.".to_owned(),
-            industry: "Graphic design".to_owned(),
-            contact_status_id: lists.cold,
-            contact_type_id: lists.competitor,
-            currency: Some("GBP".to_owned()),
-            share_type: ShareType::None,
-            common_data: vec![
-                info(InfoType::Email, OTHER, "m.okafor@mail.example", true),
-                info(
-                    InfoType::Facebook,
-                    HOME,
-                    "https://www.facebook.com/m.okafor.example",
-                    true,
-                ),
-            ],
-            custom_fields: vec![value(fields.source, "Referral")],
-            tags: tags(&["design"]),
-            ..new_person("Martin", "Okafor", "Art director", None)
-        })
-        .await?;
-
-        self.task(olivia, "Review the new catalogue layout", Some(10), false)
-            .await?;
-        self.task(tom, "Agree on the photo-shoot budget", None, false)
-            .await?;
-        self.task(company, "Pay the spring campaign invoice", Some(-30), true)
-            .await?;
-        Ok(())
+            ..Refs::default()
+        };
+        for name in &contact.access_list {
+            let user = self.users.get(name);
+            refs.access_list.push(
+                *user.with_context(|| format!("AccessList: {name:?} is none of the demo users"))?,
+            );
+        }
+        for named in &contact.custom_fields {
+            let field = self.fields.iter().find(|(entity, label, _)| {
+                *label == named.field && [B::ENTITY, EntityType::Contact].contains(entity)
+            });
+            let (_, _, field_id) = field.with_context(|| {
+                format!(
+                    "CustomFields: no demo custom field {:?} for a {}",
+                    named.field,
+                    B::ENTITY
+                )
+            })?;
+            refs.values.push(CustomFieldValue {
+                field_id: *field_id,
+                value: named.value.clone(),
+            });
+        }
+        Ok(refs)
     }
 }
 
-/// A company shared read-write with nothing but its name.
-fn new_company(name: &str) -> NewCompany {
-    NewCompany {
-        company_name: name.to_owned(),
-        about: String::new(),
-        industry: String::new(),
-        contact_status_id: None,
-        contact_type_id: None,
-        currency: None,
-        share_type: ShareType::ReadWrite,
-        access_list: Vec::new(),
-        common_data: Vec::new(),
-        addresses: Vec::new(),
-        custom_fields: Vec::new(),
-        tags: Vec::new(),
+/// An `ApiError` as an error saying `what` failed; a write conflict stays one that `db::write`
+/// retries.
+fn failed(what: String) -> impl FnOnce(ApiError) -> anyhow::Error {
+    move |error| match error {
+        ApiError::Contended(conflict) => anyhow::Error::new(conflict).context(what),
+        error => anyhow::Error::new(error).context(what),
     }
 }
 
-/// A person (of a company, when `company_id` is given), shared read-write, with nothing but a
-/// name and a job title.
-fn new_person(first: &str, last: &str, job_title: &str, company_id: Option<i32>) -> NewPerson {
-    NewPerson {
-        first_name: first.to_owned(),
-        last_name: last.to_owned(),
-        job_title: job_title.to_owned(),
-        company_id,
-        about: String::new(),
-        industry: String::new(),
-        contact_status_id: None,
-        contact_type_id: None,
-        currency: None,
-        share_type: ShareType::ReadWrite,
-        access_list: Vec::new(),
-        common_data: Vec::new(),
-        addresses: Vec::new(),
-        custom_fields: Vec::new(),
-        tags: Vec::new(),
-    }
-}
+/// Whether every name resolves is proved by loading the data (`tests/api/demo.rs`).
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn info(info_type: InfoType, category: i32, data: &str, is_primary: bool) -> NewContactInfo {
-    NewContactInfo {
-        info_type,
-        category,
-        data: data.to_owned(),
-        is_primary,
+    #[test]
+    fn the_embedded_file_parses() {
+        let data = parse(DATA).unwrap();
+        assert_eq!(data.users.len(), 2);
+        assert_eq!(data.custom_fields.len(), 4);
+        assert_eq!(data.companies.len(), 3);
+        let people: usize = data.companies.iter().map(|c| c.people.len()).sum();
+        assert_eq!(people + data.people.len(), 8);
     }
-}
 
-fn address(
-    category: i32,
-    street: &str,
-    city: &str,
-    state: &str,
-    zip: &str,
-    country: &str,
-    is_primary: bool,
-) -> NewAddress {
-    NewAddress {
-        street: street.to_owned(),
-        city: city.to_owned(),
-        state: state.to_owned(),
-        zip: zip.to_owned(),
-        country: country.to_owned(),
-        category,
-        is_primary,
+    #[test]
+    fn an_unknown_property_is_named_with_its_path() {
+        let misspelt = DATA.replacen(r#""JobTitle""#, r#""Jobtitle""#, 1);
+        let error = format!("{:#}", parse(&misspelt).unwrap_err());
+        assert!(
+            error.contains("Companies[0].People[0]: unknown field `Jobtitle`"),
+            "{error}"
+        );
     }
-}
 
-fn value(field_id: i32, value: &str) -> CustomFieldValue {
-    CustomFieldValue {
-        field_id,
-        value: value.to_owned(),
+    #[test]
+    fn ids_the_file_names_may_not_be_given() {
+        let with_id = DATA.replacen(r#""ContactType": "Client","#, r#""ContactTypeId": 1,"#, 1);
+        let company = parse(&with_id).unwrap().companies.remove(0).body;
+        let error = company.draft(Refs::default()).unwrap_err().to_string();
+        assert!(error.contains("given by name"), "{error}");
     }
-}
-
-fn tags(titles: &[&str]) -> Vec<String> {
-    titles.iter().map(|title| (*title).to_owned()).collect()
 }

@@ -2,33 +2,83 @@
 //!
 //! It answers 415 when the body is not declared as JSON, 413 when it is over the configured
 //! limit, and 400 when it is not valid JSON or not the expected shape — naming the offending
-//! property (`CommonData[1].Category: …`).
+//! property (`CommonData[1].Category: …`). Actix reads the media type
+//! ([`HttpMessage::mime_type`]) and collects the body within the limit
+//! ([`body::to_bytes_limited`]); `serde_path_to_error` names the property at fault.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use futures::{StreamExt, future::LocalBoxFuture};
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest,
+    body::{self, BodyStream},
+    dev::Payload,
+    http::header,
+    mime,
+    web::{self, Bytes},
+};
+use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::{error::ApiError, startup::AppState};
+use crate::{error::ApiError, state::AppState};
 
 /// A request body parsed as JSON into `T`.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
+/// Whether the request declares a JSON body: `application/json` or `application/*+json`, with
+/// any parameters.
 fn is_json(req: &HttpRequest) -> bool {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
-        return false;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.type_() == mime::APPLICATION
+                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+        }
+        _ => false,
+    }
+}
+
+/// Checks the request's headers before its body is read: one `Content-Type` (400), JSON (415),
+/// a declared length within `limit` (413).
+fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    if req.headers().get_all(header::CONTENT_TYPE).count() > 1 {
+        return Err(ApiError::bad_request(
+            "duplicate_header",
+            "send exactly one Content-Type header",
+        ));
+    }
+    if !is_json(req) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body as JSON, with Content-Type: application/json".to_owned(),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large(limit));
+    }
+    Ok(())
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+}
+
+/// The whole body, at most `limit` bytes of it (413 beyond), not empty (400).
+async fn read(payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let body = body::to_bytes_limited(BodyStream::new(payload), limit)
+        .await
+        .map_err(|_| too_large(limit))?
+        .map_err(|error| {
+            ApiError::bad_request("invalid_body", format!("cannot read the body: {error}"))
+        })?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the body is empty; send a JSON object",
+        ));
+    }
+    Ok(body)
 }
 
 /// Parses `bytes` as a `T`, naming the property at fault in the error.
@@ -123,50 +173,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(crate::startup::DEFAULT_BODY_LIMIT, |state| state.body_limit);
-        let content_types = req.headers().get_all(header::CONTENT_TYPE).count();
-        let json = is_json(req);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let checked = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => check_headers(req, state.body_limit).map(|()| state.body_limit),
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "application state is not registered"
+            ))),
+        };
+        let payload = payload.take();
         Box::pin(async move {
-            if content_types > 1 {
-                return Err(ApiError::bad_request(
-                    "duplicate_header",
-                    "send exactly one Content-Type header",
-                ));
-            }
-            if !json {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as JSON, with Content-Type: application/json".to_owned(),
-                ));
-            }
-            let too_large =
-                || ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
-            if declared.is_some_and(|length| length > limit) {
-                return Err(too_large());
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|error| {
-                    ApiError::bad_request("invalid_body", format!("cannot read the body: {error}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            if body.is_empty() {
-                return Err(ApiError::bad_request(
-                    "malformed_json",
-                    "the body is empty; send a JSON object",
-                ));
-            }
+            let limit = checked?;
+            let body = read(payload, limit).await?;
             parse(&body).map(JsonBody)
         })
     }
@@ -228,6 +244,60 @@ mod tests {
             assert!(text.contains("trailing characters"), "{body}: {text}");
         }
         assert!(parse::<Outer>(b"{\"Items\":[]} \n\t ").is_ok());
+    }
+
+    #[test]
+    fn headers_are_checked_before_the_body() {
+        use actix_web::test::TestRequest;
+        let check = |headers: &[(&str, &str)]| {
+            let mut req = TestRequest::post();
+            for header in headers {
+                req = req.append_header(*header);
+            }
+            check_headers(&req.to_http_request(), 100)
+        };
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "APPLICATION/JSON",
+            "application/vnd.api+json",
+        ] {
+            assert!(check(&[("content-type", ok)]).is_ok(), "{ok}");
+        }
+        for not_json in ["text/plain", "application/jsonx", "json", "text/json"] {
+            assert!(
+                matches!(
+                    check(&[("content-type", not_json)]),
+                    Err(ApiError::UnsupportedMediaType(_))
+                ),
+                "{not_json}"
+            );
+        }
+        assert!(matches!(check(&[]), Err(ApiError::UnsupportedMediaType(_))));
+        assert!(matches!(
+            check(&[
+                ("content-type", "application/json"),
+                ("content-type", "application/json")
+            ]),
+            Err(ApiError::BadRequest {
+                code: "duplicate_header",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(&[
+                ("content-type", "application/json"),
+                ("content-length", "101")
+            ]),
+            Err(ApiError::PayloadTooLarge(_))
+        ));
+        assert!(
+            check(&[
+                ("content-type", "application/json"),
+                ("content-length", "100")
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

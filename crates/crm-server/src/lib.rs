@@ -4,18 +4,22 @@
 //! `main.rs` is a thin wrapper around [`cli::run`]; tests build an [`startup::Application`]
 //! directly on port 0.
 
+pub mod actor;
 pub mod auth;
 pub mod cli;
 pub mod contacts;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod json;
+pub(crate) mod json;
 pub mod openapi;
-pub mod pictures;
-pub mod reference;
-pub mod routes;
+pub(crate) mod pictures;
+pub(crate) mod reference;
+pub(crate) mod routes;
 pub mod startup;
-pub mod tasks;
+mod state;
+pub(crate) mod tasks;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod users;
-pub mod validate;
+pub(crate) mod validate;

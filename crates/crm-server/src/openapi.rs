@@ -7,12 +7,13 @@ use serde_json::Value;
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        RefOr, Schema,
+        KnownFormat, RefOr, Schema, SchemaFormat,
+        path::{Operation, PathItem},
         security::{ApiKey, ApiKeyValue, SecurityScheme},
     },
 };
 
-use crate::routes;
+use crate::{error::ApiError, routes};
 
 /// The name of the security scheme every operation refers to.
 pub const SECURITY_SCHEME: &str = "apiKey";
@@ -57,7 +58,7 @@ e.g. `http://127.0.0.1:8080`."),
         routes::meta::health,
     ),
     components(schemas(crm_models::Error, crm_models::EntityType)),
-    modifiers(&SecurityAddon, &EnumNames),
+    modifiers(&SecurityAddon, &IntegerEnums, &ErrorExamples),
     tags(
         (name = "Contacts", description = "CRM contacts: persons and companies."),
         (name = "Reference data", description = "Contact statuses and types, custom fields, currencies."),
@@ -86,10 +87,11 @@ impl Modify for SecurityAddon {
     }
 }
 
-/// Adds `x-enum-varnames` to the integer enums, so generators name their values.
-struct EnumNames;
+/// Gives the integer enums their format (`int32`, as ONLYOFFICE's own document has it) and
+/// `x-enum-varnames`, so generators name their values.
+struct IntegerEnums;
 
-impl Modify for EnumNames {
+impl Modify for IntegerEnums {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let Some(components) = openapi.components.as_mut() else {
             return;
@@ -101,6 +103,7 @@ impl Modify for EnumNames {
         ];
         for (name, names) in enums {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+                object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Int32));
                 object
                     .extensions
                     .get_or_insert_with(Default::default)
@@ -108,6 +111,129 @@ impl Modify for EnumNames {
             }
         }
     }
+}
+
+/// Gives every error response an example of its own, with the status it documents and a code
+/// and message the server sends for it (the `Error` schema's own example is a 404).
+struct ErrorExamples;
+
+impl Modify for ErrorExamples {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations_mut(item) {
+                let id = operation.operation_id.clone().unwrap_or_default();
+                for (status, response) in &mut operation.responses.responses {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let Some(RefOr::T(content)) = response.content.get_mut("application/json")
+                    else {
+                        continue;
+                    };
+                    let is_error = matches!(
+                        &content.schema,
+                        Some(RefOr::Ref(schema)) if schema.ref_location == "#/components/schemas/Error"
+                    );
+                    let example = status
+                        .parse()
+                        .ok()
+                        .and_then(|status| error_example(&id, status));
+                    if let (true, Some(example)) = (is_error, example) {
+                        content.example = serde_json::to_value(example.body()).ok();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The operations of a path item, whatever their methods.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// An error the operation `operation_id` answers with `status`, as the server builds it.
+fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
+    let error = match (status, operation_id) {
+        (400, "deleteContact" | "getContact") => ApiError::bad_request(
+            "invalid_contact_id",
+            "contactid must be an integer from 1 to 2147483647; got \"2147483648\"",
+        ),
+        (400, "createPerson" | "createCompany") => {
+            ApiError::invalid_field("CommonData[1].Category", "9 is not a category (0 to 5)")
+        }
+        (400, "listCustomFields") => ApiError::invalid_field(
+            "entityType",
+            "\"deal\" is not one of contact, person, company",
+        ),
+        (400, "createCustomField") => {
+            ApiError::invalid_field("Label", "is required and must not be blank")
+        }
+        (400, _) => ApiError::invalid_field("Title", "is required and must not be blank"),
+        (401, _) => ApiError::Unauthorized("the API key is unknown or has been revoked"),
+        (403, "deleteContact") => ApiError::Forbidden(
+            "You may not delete contact 42: it is not shared read-write, you are not on its \
+             access list and you are not an administrator."
+                .to_owned(),
+        ),
+        (403, "getContact") => ApiError::Forbidden(
+            "You may not read contact 42: it is private, you are not on its access list and you \
+             are not an administrator."
+                .to_owned(),
+        ),
+        (403, "createTask") => ApiError::Forbidden(
+            "You may not add tasks to contact 42: you may not edit it.".to_owned(),
+        ),
+        (403, "createContactStatus") => {
+            ApiError::Forbidden("only administrators may create contact statuses".to_owned())
+        }
+        (403, "createContactType") => {
+            ApiError::Forbidden("only administrators may create contact types".to_owned())
+        }
+        (403, _) => ApiError::Forbidden("only administrators may create custom fields".to_owned()),
+        (404, _) => ApiError::not_found("contact_not_found", "No contact with ID 42 exists."),
+        (406, _) => ApiError::NotAcceptable,
+        (409, "createContactType") => ApiError::Conflict(
+            "Title: a contact type titled \"Client\" already exists (titles are unique in a \
+             list, ignoring case and surrounding spaces)"
+                .to_owned(),
+        ),
+        (409, _) => ApiError::Conflict(
+            "Title: a contact status titled \"Warm\" already exists (titles are unique in a \
+             list, ignoring case and surrounding spaces)"
+                .to_owned(),
+        ),
+        (413, _) => ApiError::PayloadTooLarge(format!(
+            "the body is larger than {} bytes",
+            crate::state::DEFAULT_BODY_LIMIT
+        )),
+        (415, _) => ApiError::UnsupportedMediaType(
+            "send the body as JSON, with Content-Type: application/json".to_owned(),
+        ),
+        (422, "createTask") => {
+            ApiError::unprocessable_field("ContactId", "no contact with ID 42 exists")
+        }
+        (422, _) => {
+            ApiError::unprocessable_field("ContactStatusId", "no contact status with ID 99 exists")
+        }
+        (500, _) => ApiError::Internal(anyhow::anyhow!("an unexpected error")),
+        (503, _) => ApiError::Unavailable(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        )),
+        _ => return None,
+    };
+    Some(error)
 }
 
 /// The document as utoipa generates it (OpenAPI 3.1).
@@ -125,10 +251,85 @@ pub fn document_json() -> Value {
 }
 
 /// The published document as the YAML text of `openapi.yaml`, header included.
+///
+/// YAML 1.2 (what the writer follows) reads `2019-05-01` or `on` as strings, YAML 1.1 loaders
+/// (PyYAML, Ruby's Psych, SnakeYAML) as a date and a boolean: every string a YAML 1.1 loader would
+/// read as something else ([`yaml11_reads_otherwise`]) is written in quotes.
 pub fn document_yaml() -> String {
-    let body = yaml_serde::to_string(&document_json())
+    let mut document = document_json();
+    mark_for_quotes(&mut document);
+    let body = yaml_serde::to_string(&document)
         .unwrap_or_else(|error| unreachable!("JSON always converts to YAML: {error}"));
-    format!("{YAML_HEADER}{body}")
+    format!("{YAML_HEADER}{}", quote_marked(&body))
+}
+
+/// Opens and closes a string that must be quoted in the YAML text. Private-use characters:
+/// no string of the document holds them (a test checks), and the YAML writer copies them as
+/// they are.
+const QUOTE_OPEN: char = '\u{E000}';
+const QUOTE_CLOSE: char = '\u{E001}';
+
+/// Wraps every string (values and property names) that [`yaml11_reads_otherwise`] in the
+/// markers [`quote_marked`] turns into quotes.
+fn mark_for_quotes(value: &mut Value) {
+    let mark = |text: &str| format!("{QUOTE_OPEN}{text}{QUOTE_CLOSE}");
+    match value {
+        Value::String(text) if yaml11_reads_otherwise(text) => *text = mark(text),
+        Value::Array(items) => items.iter_mut().for_each(mark_for_quotes),
+        Value::Object(properties) => {
+            let entries = std::mem::take(properties);
+            for (name, mut item) in entries {
+                mark_for_quotes(&mut item);
+                let name = if yaml11_reads_otherwise(&name) {
+                    mark(&name)
+                } else {
+                    name
+                };
+                properties.insert(name, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces the markers of [`mark_for_quotes`] with single quotes. The writer left a marked
+/// string plain (markers around `2019-05-01`) or put it in single quotes itself (quotes around
+/// the markers); either way the result is `'2019-05-01'`. A marked string holds only letters,
+/// digits, spaces and `:.+-_` ([`yaml11_reads_otherwise`]), so nothing in it needs escaping.
+fn quote_marked(yaml: &str) -> String {
+    yaml.replace(&format!("'{QUOTE_OPEN}"), &QUOTE_OPEN.to_string())
+        .replace(&format!("{QUOTE_CLOSE}'"), &QUOTE_CLOSE.to_string())
+        .replace([QUOTE_OPEN, QUOTE_CLOSE], "'")
+}
+
+/// Whether a YAML 1.1 loader reads `text`, written plain, as something other than that string:
+/// a date or time (`2019-05-01`, `2026-03-01T09:30:00Z`), a boolean (`yes`, `off`, `y`), or a
+/// base-60 number (`1:20`). Errs on the side of quoting (a quoted string is a string in every
+/// version of YAML), within what those forms are made of: letters, digits, spaces and `:.+-_`.
+pub fn yaml11_reads_otherwise(text: &str) -> bool {
+    let plain_chars = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | ':' | '.' | '+' | '-' | '_'));
+    if !plain_chars {
+        return false;
+    }
+    let bytes = text.as_bytes();
+    let date = bytes.len() >= 8
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && bytes[5].is_ascii_digit();
+    let boolean = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false"
+    );
+    let base_60 = text.contains(':')
+        && text
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '_' | '+' | '-'));
+    date || boolean || base_60
 }
 
 /// The committed `openapi.yaml`, at the root of the workspace.
@@ -168,4 +369,130 @@ pub fn freshness(committed: &str) -> Freshness {
         .header("openapi.yaml (committed)", "openapi.yaml (generated)")
         .to_string();
     Freshness::Stale { diff }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every (path, method) of the document.
+    fn documented(document: &Value) -> BTreeSet<(String, String)> {
+        let mut operations = BTreeSet::new();
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+                operations.insert((path.clone(), method.to_ascii_uppercase()));
+            }
+        }
+        operations
+    }
+
+    #[test]
+    fn the_routes_are_the_documented_paths_and_methods() {
+        let registered: BTreeSet<(String, String)> = routes::endpoints()
+            .iter()
+            .flat_map(|endpoint| {
+                endpoint
+                    .methods()
+                    .into_iter()
+                    .map(|method| (endpoint.path(), method.to_string()))
+            })
+            .collect();
+        assert_eq!(registered, documented(&document_json()));
+    }
+
+    #[test]
+    fn every_error_response_has_an_example_of_its_status() {
+        let document = document_json();
+        let mut checked = 0;
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                    let content = &response["content"]["application/json"];
+                    if content["schema"]["$ref"] != "#/components/schemas/Error" {
+                        continue;
+                    }
+                    let example = &content["example"];
+                    let at = format!("{method} {path} {status}");
+                    assert_eq!(example["Status"].to_string(), *status, "{at}: {example}");
+                    assert!(
+                        example["Code"].as_str().is_some_and(|c| !c.is_empty()),
+                        "{at}"
+                    );
+                    assert!(
+                        example["Message"].as_str().is_some_and(|m| !m.is_empty()),
+                        "{at}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} error responses");
+    }
+
+    #[test]
+    fn integer_enums_are_int32() {
+        let document = document_json();
+        for name in ["InfoType", "FieldType", "ShareType"] {
+            let schema = &document["components"]["schemas"][name];
+            assert_eq!(schema["type"], "integer", "{name}");
+            assert_eq!(schema["format"], "int32", "{name}");
+        }
+    }
+
+    #[test]
+    fn strings_yaml_1_1_reads_otherwise_are_quoted() {
+        for text in [
+            "2019-05-01",
+            "2026-03-01T09:30:00Z",
+            "yes",
+            "Off",
+            "y",
+            "1:20",
+            "-1:20:30",
+        ] {
+            assert!(yaml11_reads_otherwise(text), "{text}");
+        }
+        for text in [
+            "2019",
+            "ok",
+            "up",
+            "EUR",
+            "a:b",
+            "contact_not_found",
+            "+371 2000 0000",
+            "",
+            "2019-05-01: Jane's birthday",
+        ] {
+            assert!(!yaml11_reads_otherwise(text), "{text}");
+        }
+        let yaml = document_yaml();
+        assert!(!yaml.contains([QUOTE_OPEN, QUOTE_CLOSE]));
+        let mut found = 0;
+        fn walk(value: &Value, yaml: &str, found: &mut usize) {
+            match value {
+                Value::String(text) if yaml11_reads_otherwise(text) => {
+                    *found += 1;
+                    assert!(yaml.contains(&format!("'{text}'")), "{text} is quoted");
+                    for plain in [format!(": {text}\n"), format!("- {text}\n")] {
+                        assert!(!yaml.contains(&plain), "{plain:?} is not quoted");
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|item| walk(item, yaml, found)),
+                Value::Object(properties) => {
+                    for (name, item) in properties {
+                        assert!(!name.contains([QUOTE_OPEN, QUOTE_CLOSE]));
+                        walk(item, yaml, found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&document_json(), &yaml, &mut found);
+        assert!(found >= 3, "the document's dates: {found}");
+        // What the YAML text says is the published document, read back.
+        let read: Value = yaml_serde::from_str(&yaml).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read, document_json());
+    }
 }

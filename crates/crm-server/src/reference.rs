@@ -1,8 +1,8 @@
 //! Reference data: contact statuses and types, custom-field definitions, currencies.
 
 use crm_models::{
-    Currency, CustomFieldDefinition, FieldType, ListItem, MAX_NAME, MAX_TEXT, NewCustomField,
-    NewListItem,
+    Currency, CustomFieldDefinition, EntityType, FieldType, ListItem, MAX_NAME, MAX_TEXT,
+    NewCustomField, NewListItem,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -10,9 +10,10 @@ use sea_orm::{
 };
 
 use crate::{
+    actor::Actor,
     db::{
         self,
-        entities::{currency, custom_field, list_item, user},
+        entities::{currency, custom_field, list_item},
     },
     error::ApiError,
     validate,
@@ -50,18 +51,8 @@ impl ListKind {
     }
 }
 
-fn list_item(model: list_item::Model) -> ListItem {
-    ListItem {
-        title: model.title,
-        description: model.description,
-        color: model.color,
-        sort_order: model.sort_order,
-        id: model.id,
-    }
-}
-
 /// Only administrators may change reference data.
-pub fn require_admin(caller: &user::Model, what: &str) -> Result<(), ApiError> {
+pub fn require_admin(caller: &Actor, what: &str) -> Result<(), ApiError> {
     if caller.is_admin {
         Ok(())
     } else {
@@ -83,7 +74,7 @@ pub async fn list_items(
         .all(db)
         .await?
         .into_iter()
-        .map(list_item)
+        .map(ListItem::from)
         .collect())
 }
 
@@ -92,7 +83,7 @@ pub async fn list_items(
 /// titles decides, so of concurrent creates of one title exactly one succeeds.
 pub async fn add_list_item(
     db: &DatabaseConnection,
-    caller: &user::Model,
+    caller: &Actor,
     kind: ListKind,
     new: NewListItem,
 ) -> Result<ListItem, ApiError> {
@@ -137,7 +128,7 @@ pub async fn add_list_item(
         )),
         other => other,
     })?;
-    Ok(list_item(row))
+    Ok(row.into())
 }
 
 /// One past the largest `column` among the rows of `E` that `filter` selects; 0 when there are
@@ -158,33 +149,6 @@ async fn after_last<E: EntityTrait>(
         .map_or(0, |max| max.saturating_add(1)))
 }
 
-/// The kind of contact a custom field is defined for, as the path names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EntityType(i16);
-
-impl EntityType {
-    /// Parses `contact`, `person` or `company`.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        match raw {
-            "contact" => Ok(Self(custom_field::FOR_CONTACT)),
-            "person" => Ok(Self(custom_field::FOR_PERSON)),
-            "company" => Ok(Self(custom_field::FOR_COMPANY)),
-            other => Err(ApiError::invalid_field(
-                "entityType",
-                format!("{other:?} is not one of contact, person, company"),
-            )),
-        }
-    }
-
-    fn name(stored: i16) -> &'static str {
-        match stored {
-            custom_field::FOR_PERSON => "person",
-            custom_field::FOR_COMPANY => "company",
-            _ => "contact",
-        }
-    }
-}
-
 fn definition(model: custom_field::Model) -> Result<CustomFieldDefinition, ApiError> {
     Ok(CustomFieldDefinition {
         id: model.id,
@@ -193,7 +157,15 @@ fn definition(model: custom_field::Model) -> Result<CustomFieldDefinition, ApiEr
             .map_err(|error| ApiError::Internal(anyhow::anyhow!("corrupt row: {error}")))?,
         mask: model.mask,
         position: model.position,
-        entity_type: EntityType::name(model.entity_type).to_owned(),
+        entity_type: custom_field::entity_type(model.entity_type)
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!(
+                    "corrupt row: custom field {} has entity type {}",
+                    model.id,
+                    model.entity_type
+                ))
+            })?
+            .to_string(),
     })
 }
 
@@ -203,7 +175,7 @@ pub async fn custom_fields(
     entity: EntityType,
 ) -> Result<Vec<CustomFieldDefinition>, ApiError> {
     custom_field::Entity::find()
-        .filter(custom_field::Column::EntityType.eq(entity.0))
+        .filter(custom_field::Column::EntityType.eq(custom_field::stored(entity)))
         .order_by_asc(custom_field::Column::Position)
         .order_by_asc(custom_field::Column::Id)
         .all(db)
@@ -216,38 +188,47 @@ pub async fn custom_fields(
 /// Defines a custom field (administrators only).
 pub async fn add_custom_field(
     db: &DatabaseConnection,
-    caller: &user::Model,
+    caller: &Actor,
     entity: EntityType,
     new: NewCustomField,
+) -> Result<CustomFieldDefinition, ApiError> {
+    let new = &new;
+    db::write(db, |tx| async move {
+        add_custom_field_in(&tx, caller, entity, new).await
+    })
+    .await
+}
+
+/// [`add_custom_field`] inside a write transaction the caller holds.
+pub async fn add_custom_field_in(
+    tx: &DatabaseTransaction,
+    caller: &Actor,
+    entity: EntityType,
+    new: &NewCustomField,
 ) -> Result<CustomFieldDefinition, ApiError> {
     require_admin(caller, "custom fields")?;
     validate::required("Label", &new.label, MAX_NAME)?;
     validate::optional("Mask", &new.mask, MAX_TEXT)?;
-    let new = &new;
-    let row = db::write(db, |tx| async move {
-        let position = match new.position {
-            Some(position) => position,
-            None => {
-                after_last::<custom_field::Entity>(
-                    &tx,
-                    custom_field::Column::EntityType.eq(entity.0),
-                    custom_field::Column::Position,
-                )
-                .await?
-            }
-        };
-        custom_field::ActiveModel {
-            entity_type: Set(entity.0),
-            label: Set(new.label.trim().to_owned()),
-            field_type: Set(new.field_type.value() as i16),
-            mask: Set(new.mask.clone()),
-            position: Set(position),
-            ..Default::default()
+    let position = match new.position {
+        Some(position) => position,
+        None => {
+            after_last::<custom_field::Entity>(
+                tx,
+                custom_field::Column::EntityType.eq(custom_field::stored(entity)),
+                custom_field::Column::Position,
+            )
+            .await?
         }
-        .insert(&*tx)
-        .await
-        .map_err(ApiError::from)
-    })
+    };
+    let row = custom_field::ActiveModel {
+        entity_type: Set(custom_field::stored(entity)),
+        label: Set(new.label.trim().to_owned()),
+        field_type: Set(new.field_type.value() as i16),
+        mask: Set(new.mask.clone()),
+        position: Set(position),
+        ..Default::default()
+    }
+    .insert(tx)
     .await?;
     definition(row)
 }

@@ -15,19 +15,9 @@ use actix_web::{
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{db, error::ApiError, routes};
+use crate::{db, error::ApiError, openapi, routes, routes::meta, state::AppState};
 
-/// The default limit of a request body: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
-
-/// What every handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The database pool.
-    pub db: DatabaseConnection,
-    /// The largest request body accepted, in bytes.
-    pub body_limit: usize,
-}
+pub use crate::state::DEFAULT_BODY_LIMIT;
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -75,12 +65,16 @@ impl Application {
             body_limit: config.body_limit,
         });
         let timeout = config.request_timeout;
+        // Built once; Swagger UI and `/api-docs/openapi.json` serve it.
+        let document = openapi::document_json();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(meta::json_not_found))
                 .wrap(from_fn(move |req, next| abandon_after(timeout, req, next)))
                 .wrap(from_fn(log_request))
-                .configure(routes::configure)
+                .wrap(from_fn(meta::security_headers))
+                .configure(|cfg| routes::configure(cfg, &document))
         })
         .listen(listener)?;
         if let Some(workers) = config.workers {

@@ -2,14 +2,12 @@
 
 use chrono::Utc;
 use crm_models::{MAX_NAME, NewTask, Task};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, Set};
 
 use crate::{
+    actor::Actor,
     contacts::permissions,
-    db::{
-        self,
-        entities::{task, user},
-    },
+    db::{self, entities::task},
     error::ApiError,
     validate,
 };
@@ -17,38 +15,50 @@ use crate::{
 /// Adds a task to a contact the caller may edit.
 pub async fn create(
     db: &DatabaseConnection,
-    caller: &user::Model,
+    caller: &Actor,
     new: NewTask,
 ) -> Result<Task, ApiError> {
     validate::required("Title", &new.title, MAX_NAME)?;
     let new = &new;
-    let row = db::write(db, |tx| async move {
-        let allowed = permissions(&tx, new.contact_id, caller)
-            .await?
-            .ok_or_else(|| {
-                ApiError::unprocessable_field(
-                    "ContactId",
-                    format!("no contact with ID {} exists", new.contact_id),
-                )
-            })?;
-        if !allowed.edit {
-            return Err(ApiError::Forbidden(format!(
-                "You may not add tasks to contact {}: you may not edit it.",
-                new.contact_id
-            )));
-        }
-        task::ActiveModel {
-            contact_id: Set(new.contact_id),
-            title: Set(new.title.trim().to_owned()),
-            deadline: Set(new.deadline),
-            is_closed: Set(new.is_closed),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&*tx)
-        .await
-        .map_err(ApiError::from)
-    })
+    db::write(db, |tx| async move { insert(&tx, caller, new).await }).await
+}
+
+/// [`create`] inside a write transaction the caller holds.
+pub async fn create_in(
+    tx: &DatabaseTransaction,
+    caller: &Actor,
+    new: &NewTask,
+) -> Result<Task, ApiError> {
+    validate::required("Title", &new.title, MAX_NAME)?;
+    insert(tx, caller, new).await
+}
+
+/// Checks the caller may edit the contact (reading it `FOR KEY SHARE`, see
+/// [`permissions`]) and inserts the task.
+async fn insert(tx: &DatabaseTransaction, caller: &Actor, new: &NewTask) -> Result<Task, ApiError> {
+    let allowed = permissions(tx, new.contact_id, caller)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable_field(
+                "ContactId",
+                format!("no contact with ID {} exists", new.contact_id),
+            )
+        })?;
+    if !allowed.edit {
+        return Err(ApiError::Forbidden(format!(
+            "You may not add tasks to contact {}: you may not edit it.",
+            new.contact_id
+        )));
+    }
+    let row = task::ActiveModel {
+        contact_id: Set(new.contact_id),
+        title: Set(new.title.trim().to_owned()),
+        deadline: Set(new.deadline),
+        is_closed: Set(new.is_closed),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(tx)
     .await?;
     Ok(Task {
         id: row.id,

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use crate::{
+    actor::Actor,
     auth::{generate_key, hash_key, key_prefix},
     db::{
         self,
@@ -30,8 +31,39 @@ pub struct NewUser {
     pub profile_url: String,
 }
 
+/// A user as the rest of the service sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user's ID.
+    pub id: Uuid,
+    /// Display name.
+    pub display_name: String,
+    /// Whether the user is a portal administrator.
+    pub is_admin: bool,
+}
+
+impl User {
+    /// The user as the actor of what it does.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.id,
+            is_admin: self.is_admin,
+        }
+    }
+}
+
+impl From<user::Model> for User {
+    fn from(row: user::Model) -> Self {
+        Self {
+            id: row.id,
+            display_name: row.display_name,
+            is_admin: row.is_admin,
+        }
+    }
+}
+
 /// Adds a user and returns it.
-pub async fn add_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbErr> {
+pub async fn add_user(db: &impl ConnectionTrait, new: NewUser) -> Result<User, DbErr> {
     let id = Uuid::new_v4();
     user::ActiveModel {
         id: Set(id),
@@ -44,6 +76,7 @@ pub async fn add_user(db: &impl ConnectionTrait, new: NewUser) -> Result<user::M
     }
     .insert(db)
     .await
+    .map(User::from)
 }
 
 /// Creates an API key for a user and returns its row and the key itself (shown only now).
@@ -181,7 +214,7 @@ pub async fn revoke_key(db: &impl ConnectionTrait, id: i32) -> Result<(), KeyErr
 #[derive(Debug, Clone)]
 pub struct Bootstrap {
     /// The administrator it created.
-    pub user: user::Model,
+    pub user: User,
     /// The administrator's key.
     pub key: String,
     /// Whether the key came from `CRM_BOOTSTRAP_API_KEY` (and so is not worth printing).
@@ -224,10 +257,42 @@ pub async fn bootstrap(
     .await
 }
 
-/// A user by ID.
-pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::Id.eq(id))
-        .one(db)
-        .await
+/// A user as listed.
+#[derive(Debug, Clone)]
+pub struct UserListing {
+    /// The user's ID.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Whether the user is a portal administrator.
+    pub is_admin: bool,
+    /// How many of the user's API keys are not revoked.
+    pub active_keys: usize,
+}
+
+/// Every user, oldest first, with the number of its keys that are not revoked.
+pub async fn list_users(db: &impl ConnectionTrait) -> Result<Vec<UserListing>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    let mut active_keys = std::collections::HashMap::<Uuid, usize>::new();
+    for key in api_key::Entity::find()
+        .filter(api_key::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+    {
+        *active_keys.entry(key.user_id).or_default() += 1;
+    }
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::DisplayName)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|user| UserListing {
+            active_keys: active_keys.get(&user.id).copied().unwrap_or_default(),
+            id: user.id,
+            name: user.display_name,
+            is_admin: user.is_admin,
+        })
+        .collect())
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{Snapshot, load};
 use crate::{
+    actor::Actor,
     db::{
         self,
         entities::{
@@ -347,7 +348,7 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
 /// Creates a contact and returns it as `caller` sees it.
 pub async fn create(
     db: &DatabaseConnection,
-    caller: &user::Model,
+    caller: &Actor,
     mut draft: Draft,
 ) -> Result<Snapshot, ApiError> {
     draft.check_shape()?;
@@ -355,10 +356,21 @@ pub async fn create(
     db::write(db, |tx| async move { insert(&tx, caller, draft).await }).await
 }
 
+/// [`create`] inside a write transaction the caller holds (the demo data loads many contacts
+/// in one).
+pub async fn create_in(
+    tx: &DatabaseTransaction,
+    caller: &Actor,
+    mut draft: Draft,
+) -> Result<Snapshot, ApiError> {
+    draft.check_shape()?;
+    insert(tx, caller, &draft).await
+}
+
 /// Checks the draft's references and inserts the contact with its children.
 async fn insert(
     tx: &DatabaseTransaction,
-    caller: &user::Model,
+    caller: &Actor,
     draft: &Draft,
 ) -> Result<Snapshot, ApiError> {
     check_references(tx, draft).await?;
@@ -386,19 +398,9 @@ async fn insert(
     .await?
     .id;
 
-    let info = |info_type: InfoType, category: i32, primary: bool| contact_info::ActiveModel {
-        contact_id: Set(id),
-        info_type: Set(info_type.value() as i16),
-        // `check_shape` bounded the category to a name's index.
-        category: Set(category as i16),
-        is_primary: Set(primary),
-        data: Set(String::new()),
-        street: Set(String::new()),
-        city: Set(String::new()),
-        state: Set(String::new()),
-        zip: Set(String::new()),
-        country: Set(String::new()),
-        ..Default::default()
+    // `check_shape` bounded the category to a name's index.
+    let info = |info_type: InfoType, category: i32, primary: bool| {
+        contact_info::ActiveModel::blank(id, info_type, category as i16, primary)
     };
     let mut infos = Vec::with_capacity(draft.common_data.len() + draft.addresses.len());
     for new in &draft.common_data {

@@ -88,6 +88,18 @@ pub mod list_item {
     }
 
     plain_entity!();
+
+    impl From<Model> for crm_models::ListItem {
+        fn from(model: Model) -> Self {
+            Self {
+                title: model.title,
+                description: model.description,
+                color: model.color,
+                sort_order: model.sort_order,
+                id: model.id,
+            }
+        }
+    }
 }
 
 /// ISO 4217 currencies (reference data).
@@ -142,7 +154,7 @@ pub mod contact {
 
 /// Contact infos: phones, emails, … and addresses (structured columns).
 pub mod contact_info {
-    use sea_orm::entity::prelude::*;
+    use sea_orm::{Set, entity::prelude::*};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "contact_infos")]
@@ -162,6 +174,31 @@ pub mod contact_info {
     }
 
     plain_entity!();
+
+    impl ActiveModel {
+        /// An info of `contact_id` with every text empty: the caller sets the ones its kind uses
+        /// (`data`, or the address fields).
+        pub fn blank(
+            contact_id: i32,
+            info_type: crm_models::InfoType,
+            category: i16,
+            is_primary: bool,
+        ) -> Self {
+            Self {
+                contact_id: Set(contact_id),
+                info_type: Set(info_type.value() as i16),
+                category: Set(category),
+                is_primary: Set(is_primary),
+                data: Set(String::new()),
+                street: Set(String::new()),
+                city: Set(String::new()),
+                state: Set(String::new()),
+                zip: Set(String::new()),
+                country: Set(String::new()),
+                ..Default::default()
+            }
+        }
+    }
 }
 
 /// Custom-field definitions.
@@ -174,6 +211,23 @@ pub mod custom_field {
     pub const FOR_PERSON: i16 = 1;
     /// `entity_type` of a field defined for companies.
     pub const FOR_COMPANY: i16 = 2;
+
+    /// The stored `entity_type` of an entity type.
+    pub fn stored(entity: crm_models::EntityType) -> i16 {
+        match entity {
+            crm_models::EntityType::Contact => FOR_CONTACT,
+            crm_models::EntityType::Person => FOR_PERSON,
+            crm_models::EntityType::Company => FOR_COMPANY,
+        }
+    }
+
+    /// The entity type of a stored `entity_type`, or `None` for a value no migration writes.
+    pub fn entity_type(stored: i16) -> Option<crm_models::EntityType> {
+        crm_models::EntityType::ALL
+            .iter()
+            .copied()
+            .find(|entity| self::stored(*entity) == stored)
+    }
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "custom_fields")]

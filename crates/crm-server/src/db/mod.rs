@@ -1,6 +1,6 @@
 //! The database: connection (SQLite or PostgreSQL, chosen by the URL), migrations, entities.
 
-pub mod entities;
+pub(crate) mod entities;
 mod failure;
 pub mod migration;
 mod write;

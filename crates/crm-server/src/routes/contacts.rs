@@ -8,10 +8,10 @@ use crate::{
     contacts::{self, Draft},
     error::ApiError,
     json::JsonBody,
-    startup::AppState,
+    state::AppState,
 };
 
-use super::{AcceptsJson, BodyErrors, CommonErrors, parse_contact_id};
+use super::shared::{AcceptsJson, BodyErrors, CommonErrors, parse_contact_id};
 
 fn contact_id(req: &HttpRequest) -> Result<i32, ApiError> {
     parse_contact_id(req.match_info().get("contactid").unwrap_or_default())

@@ -1,36 +1,46 @@
 //! Everything around the API: Swagger UI and the OpenAPI document, redirects to them, the
-//! built-in default pictures, and the JSON 404/405 for requests that match no route.
+//! built-in default pictures, the JSON 404/405 for requests that match no route, and the
+//! headers every response carries.
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use utoipa_swagger_ui::SwaggerUi;
+use actix_web::{
+    HttpRequest, HttpResponse,
+    body::{BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{StatusCode, header},
+    middleware::Next,
+    web,
+};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crm_models::Health;
 
-use crate::{db, error::ApiError, openapi, pictures, startup::AppState};
+use crate::{db, error::ApiError, pictures, state::AppState};
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
 
-/// Registers Swagger UI, the document, the redirects, the pictures and the JSON 404.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Where Swagger UI is served.
+pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
+
+/// Registers Swagger UI serving `document`, the redirects, the pictures and the JSON 404.
+pub fn configure(cfg: &mut web::ServiceConfig, document: serde_json::Value) {
+    // No outside validator: Swagger UI would send the document's URL to validator.swagger.io
+    // whenever the page is not opened as localhost.
+    let config = Config::new([OPENAPI_JSON_PATH]).validator_url("none");
     cfg.service(
-        SwaggerUi::new("/swagger-ui/{_:.*}")
-            .external_url_unchecked(OPENAPI_JSON_PATH, openapi::document_json()),
+        SwaggerUi::new(format!("{SWAGGER_UI_PATH}{{_:.*}}"))
+            .external_url_unchecked(OPENAPI_JSON_PATH, document)
+            .config(config),
     )
     .route("/", web::get().to(to_swagger_ui))
     .route("/swagger-ui", web::get().to(to_swagger_ui))
     .route("/images/{name}", web::get().to(picture))
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(health))
-            .default_service(method_not_allowed("GET")),
-    )
     .default_service(web::to(not_found));
 }
 
 async fn to_swagger_ui() -> HttpResponse {
     HttpResponse::Found()
-        .insert_header((header::LOCATION, "/swagger-ui/"))
+        .insert_header((header::LOCATION, SWAGGER_UI_PATH))
         .finish()
 }
 
@@ -83,15 +93,109 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 /// The JSON 405 of a request whose path exists without its method; `allow` lists the methods
-/// the path has.
-pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
-    web::to(move |req: HttpRequest| async move {
-        let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(
-            req.method().to_string(),
-        ));
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
-        response
+/// the path has (`GET, DELETE`).
+pub fn method_not_allowed(allow: String) -> actix_web::Route {
+    let allow = header::HeaderValue::from_str(&allow).ok();
+    web::to(move |req: HttpRequest| {
+        let allow = allow.clone();
+        async move {
+            let mut response = actix_web::ResponseError::error_response(
+                &ApiError::MethodNotAllowed(req.method().to_string()),
+            );
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            response
+        }
     })
+}
+
+/// The content security policy of Swagger UI's pages: its own scripts, styles, fonts and
+/// pictures (and the `data:` pictures of its style sheet), requests to this server only, and
+/// never inside a frame. The one inline style allowed, by its hash, is the `<style>` of the logo
+/// in Swagger UI's top bar (an inline SVG; Swagger UI 5.32.6, which `utoipa-swagger-ui`
+/// vendors): `.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}`.
+pub const SWAGGER_UI_CSP: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
+/// The content security policy of every other response: data, never a page, so nothing may
+/// load and nothing may frame it.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Middleware: the headers every response carries — `X-Content-Type-Options: nosniff`,
+/// `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY` and a `Content-Security-Policy`
+/// ([`SWAGGER_UI_CSP`] under Swagger UI, [`API_CSP`] elsewhere). It is the outermost layer; an
+/// error raised by a layer inside it (a timeout) is answered with the headers too.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let csp = if req.path().starts_with(SWAGGER_UI_PATH) {
+        SWAGGER_UI_CSP
+    } else {
+        API_CSP
+    };
+    match next.call(req).await {
+        Ok(mut response) => {
+            secure(response.headers_mut(), csp);
+            Ok(response.map_into_boxed_body())
+        }
+        Err(error) => Err(Secured { error, csp }.into()),
+    }
+}
+
+fn secure(headers: &mut header::HeaderMap, csp: &'static str) {
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, csp),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+}
+
+/// An error that passed through [`security_headers`]: answered as the error itself, with the
+/// headers.
+#[derive(Debug)]
+struct Secured {
+    error: actix_web::Error,
+    csp: &'static str,
+}
+
+impl std::fmt::Display for Secured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl actix_web::ResponseError for Secured {
+    fn status_code(&self) -> StatusCode {
+        self.error.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.error.error_response();
+        secure(response.headers_mut(), self.csp);
+        response
+    }
+}
+
+/// Middleware: a 404 without a body (Swagger UI's, for a file it does not have) gets the JSON
+/// `Error` body every other 404 has.
+pub async fn json_not_found(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?;
+    if response.status() != StatusCode::NOT_FOUND
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return Ok(response.map_into_boxed_body());
+    }
+    let (request, _) = response.into_parts();
+    let body = not_found(request.clone()).await;
+    Ok(ServiceResponse::new(request, body))
 }

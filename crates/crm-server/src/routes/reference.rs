@@ -1,17 +1,19 @@
 //! Reference data: contact statuses and types, custom fields, currencies.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use crm_models::{Currency, CustomFieldDefinition, Error, ListItem, NewCustomField, NewListItem};
+use crm_models::{
+    Currency, CustomFieldDefinition, EntityType, Error, ListItem, NewCustomField, NewListItem,
+};
 
 use crate::{
     auth::Caller,
     error::ApiError,
     json::JsonBody,
-    reference::{self, EntityType, ListKind},
-    startup::AppState,
+    reference::{self, ListKind},
+    state::AppState,
 };
 
-use super::{AcceptsJson, BodyErrors, CommonErrors};
+use super::shared::{AcceptsJson, BodyErrors, CommonErrors};
 
 /// List contact statuses
 ///
@@ -120,7 +122,11 @@ pub async fn create_type(
 }
 
 fn entity_type(req: &HttpRequest) -> Result<EntityType, ApiError> {
-    EntityType::parse(req.match_info().get("entityType").unwrap_or_default())
+    req.match_info()
+        .get("entityType")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|problem| ApiError::invalid_field("entityType", problem))
 }
 
 /// List custom fields

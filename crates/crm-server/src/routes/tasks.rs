@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use crm_models::{Error, NewTask, Task};
 
-use crate::{auth::Caller, error::ApiError, json::JsonBody, startup::AppState, tasks};
+use crate::{auth::Caller, error::ApiError, json::JsonBody, state::AppState, tasks};
 
-use super::{AcceptsJson, BodyErrors, CommonErrors};
+use super::shared::{AcceptsJson, BodyErrors, CommonErrors};
 
 /// Create a task
 ///

@@ -7,7 +7,7 @@ use futures::future::join_all;
 use reqwest::header;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crm_server::db::entities::{audit_event, contact};
+use crm_testkit::entities::{audit_event, contact};
 
 use crate::{
     fixtures,

@@ -9,7 +9,7 @@ use crm_models::{
 use reqwest::{StatusCode, header};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crm_server::db::entities::{contact, contact_info, contact_tag, custom_field_value, tag};
+use crm_testkit::entities::{contact, contact_info, contact_tag, custom_field_value, tag};
 
 use crate::helpers::{Backend, TestApp, cid, error_status};
 

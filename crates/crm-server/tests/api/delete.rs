@@ -1,7 +1,7 @@
 //! `DELETE /api/2.0/crm/contact/{contactid}`: the response, the cascade, the audit record.
 
 use crm_models::ShareType;
-use crm_server::db::entities::{
+use crm_testkit::entities::{
     audit_event, contact, contact_access, contact_info, contact_tag, custom_field_value, tag, task,
     user,
 };

@@ -3,16 +3,16 @@
 use chrono::Utc;
 use crm_models::ShareType;
 use crm_server::{
-    db::entities::{
-        contact, contact_access, contact_info, contact_tag, custom_field, custom_field_value,
-        setting, tag, task, user,
-    },
     demo::{self, DemoOutcome},
     users,
 };
+use crm_testkit::entities::{
+    contact, contact_access, contact_info, contact_tag, custom_field, custom_field_value,
+    list_item, setting, tag, task, user,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::helpers::{Backend, Scratch, TestApp, cid, error_status};
+use crate::helpers::{Backend, TestApp, cid, error_status};
 
 /// How many rows each table the demo data writes holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,11 @@ async fn the_demo_data_loads_once(backend: Backend) {
     let DemoOutcome::Loaded { contacts, tasks } = demo::load(db).await.unwrap() else {
         panic!("the first load loads");
     };
+    assert_eq!(
+        (contacts, tasks),
+        (11, 10),
+        "demo/demo.json's contacts and tasks"
+    );
     assert!(demo::is_loaded(db).await.unwrap());
     let loaded = counts(db).await;
     assert_eq!(loaded.contacts - empty.contacts, contacts as u64);
@@ -179,38 +184,84 @@ async fn a_demo_contact_reads_and_deletes_through_the_api(backend: Backend) {
     );
 }
 
-async fn a_private_demo_contact_is_visible_to_its_access_list_only(backend: Backend) {
-    let app = TestApp::spawn_on(backend).await;
-    demo::load(&app.db).await.unwrap();
-    let andrew = demo_person(&app.db, "Andrew").await;
-    assert_eq!(andrew.share_type, ShareType::None.value() as i16);
-    let sam = user::Entity::find()
-        .filter(user::Column::DisplayName.eq("Sam Sales"))
+/// A demo user: a key for it, and its ID.
+async fn demo_user(app: &TestApp, name: &str) -> (crm_client::Client, uuid::Uuid) {
+    let user = user::Entity::find()
+        .filter(user::Column::DisplayName.eq(name))
         .one(&app.db)
         .await
         .unwrap()
-        .unwrap();
-    assert!(!sam.is_admin);
-    let (_, sam_key) = users::create_key(&app.db, sam.id, "test", None)
+        .unwrap_or_else(|| panic!("the demo user {name}"));
+    assert!(!user.is_admin, "{name} is no administrator");
+    let (_, key) = users::create_key(&app.db, user.id, "test", None)
         .await
         .unwrap();
-    let (_, other_key) = app.member("Otto Other").await;
+    (app.client(&key), user.id)
+}
 
-    let seen = app
-        .client(&sam_key)
-        .get_contact(cid(andrew.id))
-        .await
-        .unwrap()
-        .into_inner();
+/// What the README says the demo users see: the shared contacts, and the private ones whose
+/// access list names them; Martin Okafor is for the administrators only.
+async fn the_demo_users_see_what_their_access_lists_give_them(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    demo::load(&app.db).await.unwrap();
+    let (sam, sam_id) = demo_user(&app, "Sam Sales").await;
+    let (petra, petra_id) = demo_user(&app, "Petra Purchasing").await;
+    let (_, other_key) = app.member("Otto Other").await;
+    let other = app.client(&other_key);
+    let andrew = demo_person(&app.db, "Andrew").await;
+    let ilze = demo_person(&app.db, "Ilze").await;
+    let tom = demo_person(&app.db, "Tom").await;
+    let martin = demo_person(&app.db, "Martin").await;
+    for private in [&andrew, &ilze, &martin] {
+        assert_eq!(private.share_type, ShareType::None.value() as i16);
+    }
+
+    let seen = sam.get_contact(cid(andrew.id)).await.unwrap().into_inner();
     assert!(seen.is_private);
-    assert!(seen.access_list.iter().any(|e| e.id == sam.id));
-    let (status, _) = error_status(app.client(&other_key).get_contact(cid(andrew.id)).await);
-    assert_eq!(status, 403);
+    assert!(seen.access_list.iter().any(|e| e.id == sam_id));
+    let seen = petra.get_contact(cid(ilze.id)).await.unwrap().into_inner();
+    assert!(seen.access_list.iter().any(|e| e.id == petra_id));
+    for client in [&sam, &petra] {
+        let seen = client.get_contact(cid(tom.id)).await.unwrap().into_inner();
+        assert!(seen.can_edit && seen.can_delete, "Tom Reid lists both");
+    }
+    for (who, client, id) in [
+        ("Sam", &sam, ilze.id),
+        ("Sam", &sam, martin.id),
+        ("Petra", &petra, andrew.id),
+        ("Petra", &petra, martin.id),
+        ("another user", &other, andrew.id),
+        ("another user", &other, ilze.id),
+    ] {
+        let (status, _) = error_status(client.get_contact(cid(id)).await);
+        assert_eq!(status, 403, "{who} may not read contact {id}");
+    }
+}
+
+/// A load that fails half-way (here: at the last contact, whose contact type an administrator
+/// removed) writes nothing, not even the users and custom fields created before, and names
+/// the contact and the name it could not resolve.
+async fn a_load_that_fails_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let before = counts(&app.db).await;
+    list_item::Entity::delete_many()
+        .filter(list_item::Column::Title.eq("Competitor"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let error = format!("{:#}", demo::load(&app.db).await.unwrap_err());
+    assert!(
+        error.contains(r#""Martin Okafor""#)
+            && error.contains(r#"no contact type "Competitor" exists"#),
+        "{error}"
+    );
+    assert!(!demo::is_loaded(&app.db).await.unwrap());
+    assert_eq!(counts(&app.db).await, before);
 }
 
 /// Without an administrator to own the contacts, the load fails and writes nothing.
 async fn without_an_administrator_nothing_is_loaded(backend: Backend) {
-    let (_scratch, url) = Scratch::create(&backend).await;
+    let (_scratch, url) = crate::helpers::scratch(&backend).await;
     let db = crm_server::db::connect_and_migrate(&crm_server::db::DbConfig::new(url))
         .await
         .unwrap();
@@ -232,13 +283,10 @@ async fn without_an_administrator_nothing_is_loaded(backend: Backend) {
     );
 }
 
-/// On PostgreSQL, two loads at the same moment (two instances started together with
-/// `--demo-data`) load the data once. (Not on SQLite: see `crm_server::demo`.)
-#[tokio::test]
-async fn two_loads_at_once_on_postgres_load_once() {
-    let Some(backend) = Backend::postgres() else {
-        return;
-    };
+/// Two loads at the same moment (two instances started together with `--demo-data`) load the
+/// data once: the second waits for the first's transaction (PostgreSQL: the set-up lock;
+/// SQLite: the write turn), then finds the marker.
+async fn two_loads_at_once_load_once(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     let (a, b) = tokio::join!(demo::load(&app.db), demo::load(&app.db));
     let mut outcomes = [a.unwrap(), b.unwrap()];
@@ -258,6 +306,8 @@ async fn two_loads_at_once_on_postgres_load_once() {
 crate::backend_tests!(
     the_demo_data_loads_once,
     a_demo_contact_reads_and_deletes_through_the_api,
-    a_private_demo_contact_is_visible_to_its_access_list_only,
+    the_demo_users_see_what_their_access_lists_give_them,
+    a_load_that_fails_writes_nothing,
     without_an_administrator_nothing_is_loaded,
+    two_loads_at_once_load_once,
 );

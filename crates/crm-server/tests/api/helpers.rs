@@ -1,47 +1,35 @@
 //! Starting a server for one test.
 
 use crm_server::{
-    db::{DbConfig, entities::user},
+    actor::Actor,
+    db::DbConfig,
     startup::{Application, Config},
     users::{self, NewUser},
 };
-use sea_orm::{DatabaseConnection, FromQueryResult, Statement};
+use sea_orm::DatabaseConnection;
 
-/// The database a test runs against.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    /// A fresh SQLite file in a temporary folder.
-    Sqlite,
-    /// A fresh database on the PostgreSQL server at this URL (without a database name).
-    Postgres(String),
-}
+pub use crm_testkit::{
+    count, orphans,
+    scratch::{Backend, Scratch},
+};
 
-/// The environment variable that names the PostgreSQL server of the tests, e.g.
-/// `postgres://postgres@127.0.0.1:5432`.
-pub const POSTGRES_ENV: &str = "CRM_TEST_POSTGRES_URL";
-
-impl Backend {
-    /// The PostgreSQL backend, or `None` (said once on stderr) when `CRM_TEST_POSTGRES_URL` is
-    /// not set.
-    pub fn postgres() -> Option<Self> {
-        match std::env::var(POSTGRES_ENV) {
-            Ok(url) if !url.is_empty() => {
-                Some(Self::Postgres(url.trim_end_matches('/').to_owned()))
-            }
-            _ => {
-                static SAID: std::sync::Once = std::sync::Once::new();
-                SAID.call_once(|| {
-                    // Straight to stderr: the test harness would capture `eprintln!`.
-                    use std::io::Write;
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "PostgreSQL tests were not run: set {POSTGRES_ENV} to run them."
-                    );
-                });
-                None
-            }
-        }
+/// The PostgreSQL backend of the tests, or `None` (said once on stderr) when
+/// `CRM_TEST_POSTGRES_URL` is not set.
+pub fn postgres() -> Option<Backend> {
+    let backend = Backend::postgres_from_env();
+    if backend.is_none() {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            // Straight to stderr: the test harness would capture `eprintln!`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "PostgreSQL tests were not run: set {} to run them.",
+                crm_testkit::scratch::POSTGRES_ENV
+            );
+        });
     }
+    backend
 }
 
 /// Declares each listed `async fn name(backend: Backend)` as a test on SQLite (`sqlite::name`)
@@ -62,7 +50,7 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    if let Some(backend) = $crate::helpers::Backend::postgres() {
+                    if let Some(backend) = $crate::helpers::postgres() {
                         super::$name(backend).await
                     }
                 }
@@ -71,73 +59,13 @@ macro_rules! backend_tests {
     };
 }
 
-/// A database created for one test and dropped after it.
-pub enum Scratch {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { server: String, name: String },
-}
-
-impl Scratch {
-    /// Creates an empty database and returns it with its URL.
-    pub async fn create(backend: &Backend) -> (Self, String) {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary folder");
-                let url = format!("sqlite:{}", dir.path().join("crm.db").display());
-                (Self::Sqlite(dir), url)
-            }
-            Backend::Postgres(server) => {
-                let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = sea_orm::Database::connect(format!("{server}/postgres"))
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {server} is unreachable: {e}"));
-                sea_orm::ConnectionTrait::execute_unprepared(
-                    &admin,
-                    &format!("CREATE DATABASE {name}"),
-                )
-                .await
-                .expect("create the test database");
-                admin.close().await.ok();
-                let url = format!("{server}/{name}");
-                (
-                    Self::Postgres {
-                        server: server.clone(),
-                        name,
-                    },
-                    url,
-                )
-            }
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let Self::Postgres { server, name } = self else {
-            return;
-        };
-        let (server, name) = (server.clone(), name.clone());
-        // Drop runs outside async code's reach: use a runtime of its own on a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let admin = sea_orm::Database::connect(format!("{server}/postgres")).await?;
-                sea_orm::ConnectionTrait::execute_unprepared(
-                    &admin,
-                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                )
-                .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop a test database: {dropped:?}");
-        }
-    }
+/// A fresh database of `backend` (removed when the returned `Scratch` is dropped) and its URL.
+pub async fn scratch(backend: &Backend) -> (Scratch, String) {
+    let scratch = Scratch::create(backend)
+        .await
+        .unwrap_or_else(|e| panic!("a scratch database: {e:#}"));
+    let url = scratch.url().to_owned();
+    (scratch, url)
 }
 
 /// A running server with a fresh database and an administrator.
@@ -149,7 +77,7 @@ pub struct TestApp {
     /// The server's pool (for set-up and inspection).
     pub db: DatabaseConnection,
     /// The administrator.
-    pub admin: user::Model,
+    pub admin: Actor,
     /// The administrator's key.
     pub admin_key: String,
     /// The database, removed when the test ends.
@@ -165,7 +93,7 @@ impl TestApp {
     /// Starts a server over a fresh database of `backend`, with `configure` applied to the
     /// configuration.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
-        let (scratch, url) = Scratch::create(&backend).await;
+        let (scratch, url) = scratch(&backend).await;
         let mut config = Config {
             bind: "127.0.0.1:0".to_owned(),
             database: DbConfig::new(url.clone()),
@@ -194,7 +122,7 @@ impl TestApp {
         db: &DatabaseConnection,
         name: &str,
         admin: bool,
-    ) -> (user::Model, String) {
+    ) -> (Actor, String) {
         let user = users::add_user(
             db,
             NewUser {
@@ -209,11 +137,11 @@ impl TestApp {
         let (_, key) = users::create_key(db, user.id, "test", None)
             .await
             .expect("key");
-        (user, key)
+        (user.actor(), key)
     }
 
     /// Adds a non-admin user with a key.
-    pub async fn member(&self, name: &str) -> (user::Model, String) {
+    pub async fn member(&self, name: &str) -> (Actor, String) {
         Self::user_with_key(&self.db, name, false).await
     }
 
@@ -252,42 +180,4 @@ pub fn cid(id: i32) -> std::num::NonZeroU32 {
         .ok()
         .and_then(std::num::NonZeroU32::new)
         .expect("a positive contact ID")
-}
-
-#[derive(Debug, FromQueryResult)]
-struct Count {
-    n: i64,
-}
-
-/// The `n` of a `SELECT COUNT(*) AS n …`.
-pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    Count::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
-        .one(db)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .expect("a row")
-        .n
-}
-
-/// Rows that point at a contact (or company) that does not exist, over every child table.
-pub async fn orphans(db: &DatabaseConnection) -> i64 {
-    let mut total = 0;
-    for (table, column) in [
-        ("contact_infos", "contact_id"),
-        ("custom_field_values", "contact_id"),
-        ("contact_tags", "contact_id"),
-        ("tasks", "contact_id"),
-        ("contact_access", "contact_id"),
-        ("contacts", "company_id"),
-    ] {
-        total += count(
-            db,
-            &format!(
-                "SELECT COUNT(*) AS n FROM {table} x WHERE x.{column} IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = x.{column})"
-            ),
-        )
-        .await;
-    }
-    total
 }

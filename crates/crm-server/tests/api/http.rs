@@ -82,7 +82,7 @@ async fn bad_requests_get_json_errors(backend: Backend) {
         ),
         (
             Method::DELETE,
-            format!("/api/2.0/crm/contact/0{id}"),
+            "/api/2.0/crm/contact/000".into(),
             &[],
             StatusCode::BAD_REQUEST,
             "invalid_contact_id",
@@ -222,7 +222,7 @@ async fn a_request_over_the_timeout_gets_503(backend: Backend) {
     let body: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_error(&body, StatusCode::SERVICE_UNAVAILABLE, "request_timeout");
     let count = sea_orm::PaginatorTrait::count(
-        <crm_server::db::entities::contact::Entity as sea_orm::EntityTrait>::find(),
+        <crm_testkit::entities::contact::Entity as sea_orm::EntityTrait>::find(),
         &app.db,
     )
     .await

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crm_testkit::fixtures;
+
 mod auth;
 mod bad_input;
 mod concurrency;
@@ -10,8 +12,9 @@ mod consumers_regressions;
 mod create;
 mod delete;
 mod demo;
-mod fixtures;
 mod helpers;
 mod http;
+mod limits;
 mod parity;
+mod polish;
 mod processes;

@@ -28,16 +28,14 @@ use tokio::{
 };
 
 use crm_server::{
-    db::{
-        self, DbConfig, Failure,
-        entities::{contact, custom_field, list_item, task},
-    },
+    db::{self, DbConfig, Failure},
     error::ApiError,
 };
+use crm_testkit::entities::{contact, custom_field, list_item, task};
 
 use crate::{
     fixtures,
-    helpers::{Backend, Scratch, TestApp, count, orphans},
+    helpers::{Backend, TestApp, count, orphans},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +319,7 @@ async fn simultaneous_creates_of_one_title_make_one_item(backend: Backend) {
 // ---------------------------------------------------------------------------------------------
 
 /// The document's schema at `#/components/schemas/…` (or any local `$ref`).
-fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+pub(crate) fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let pointer = reference
@@ -392,7 +390,7 @@ fn string_paths(
 }
 
 /// The value at `path` (`CommonData[0].Data`, `Tags[0]`) of a JSON document.
-fn at_path<'a>(document: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+pub(crate) fn at_path<'a>(document: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     let mut here = document;
     for part in path.split('.') {
         let (name, indexes) = part
@@ -408,16 +406,39 @@ fn at_path<'a>(document: &'a mut Value, path: &str) -> Option<&'a mut Value> {
 }
 
 /// What a valid body of each operation is made of.
-struct Ids {
-    user: uuid::Uuid,
-    field: i32,
-    contact: i32,
+pub(crate) struct Ids {
+    pub(crate) user: uuid::Uuid,
+    pub(crate) field: i32,
+    pub(crate) contact: i32,
+}
+
+impl Ids {
+    /// A custom field for every contact, and a contact shared read-write.
+    pub(crate) async fn put_in_place(app: &TestApp) -> Self {
+        let field = custom_field::ActiveModel {
+            entity_type: Set(custom_field::FOR_CONTACT),
+            label: Set("Source".to_owned()),
+            field_type: Set(crm_models::FieldType::TextField.value() as i16),
+            mask: Set(String::new()),
+            position: Set(0),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .expect("custom field")
+        .id;
+        Self {
+            user: app.admin.id,
+            field,
+            contact: fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await,
+        }
+    }
 }
 
 /// A valid body for the operation, with every optional text set and one item in every array
 /// (so that every nested path exists); `None` for an operation this test does not know, which
 /// fails the test.
-fn base_body(method: &str, path: &str, ids: &Ids) -> Option<Value> {
+pub(crate) fn base_body(method: &str, path: &str, ids: &Ids) -> Option<Value> {
     let contact = |name_properties: Value| {
         let mut body = json!({
             "About": "Met at the fair.",
@@ -464,7 +485,7 @@ fn base_body(method: &str, path: &str, ids: &Ids) -> Option<Value> {
 
 /// Every concrete path of a path template: each path parameter takes each value its schema
 /// lists (`enum`), or its example.
-fn concrete_paths(document: &Value, template: &str, operation: &Value) -> Vec<String> {
+pub(crate) fn concrete_paths(document: &Value, template: &str, operation: &Value) -> Vec<String> {
     let mut paths = vec![template.to_owned()];
     for parameter in operation["parameters"].as_array().into_iter().flatten() {
         let parameter = resolve(document, parameter);
@@ -504,23 +525,7 @@ fn concrete_paths(document: &Value, template: &str, operation: &Value) -> Vec<St
 async fn nul_in_any_text_property_is_a_400_naming_it(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     let document = crm_server::openapi::document_json();
-    let field = custom_field::ActiveModel {
-        entity_type: Set(custom_field::FOR_CONTACT),
-        label: Set("Source".to_owned()),
-        field_type: Set(crm_models::FieldType::TextField.value() as i16),
-        mask: Set(String::new()),
-        position: Set(0),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .expect("custom field")
-    .id;
-    let ids = Ids {
-        user: app.admin.id,
-        field,
-        contact: fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await,
-    };
+    let ids = Ids::put_in_place(&app).await;
     let client = reqwest::Client::new();
     let post = |path: &str, body: &Value| {
         client
@@ -869,7 +874,7 @@ struct Item {
 }
 
 async fn the_unique_titles_migration_merges_duplicates(backend: Backend) {
-    let (_scratch, url) = Scratch::create(&backend).await;
+    let (_scratch, url) = crate::helpers::scratch(&backend).await;
     let db = db::connect(&DbConfig::new(url)).await.expect("database");
     crm_server::db::migration::Migrator::up(&db, Some(3))
         .await
@@ -1032,7 +1037,7 @@ async fn users(url: &str) -> i64 {
 /// A bad key stops the server with one line on stderr (and creates no administrator); a good
 /// key on a database that has users is ignored, and the log says so.
 async fn the_bootstrap_key_is_checked_and_ignored_once_there_are_users(backend: Backend) {
-    let (_scratch, url) = Scratch::create(&backend).await;
+    let (_scratch, url) = crate::helpers::scratch(&backend).await;
     let dir = tempfile::tempdir().expect("temporary folder");
 
     for (i, key) in ["a", "ключключключключключ"].into_iter().enumerate() {

@@ -3,7 +3,8 @@
 
 use std::{
     collections::HashMap,
-    process::{Child, Command, Stdio},
+    path::Path,
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -11,68 +12,32 @@ use futures::future::join_all;
 use reqwest::header;
 use sea_orm::{ConnectionTrait, Database, FromQueryResult, Statement};
 
-use crate::helpers::{Backend, Scratch, TestApp, count, orphans};
+use crm_testkit::process::{Launch, ServerProcess, wait_healthy};
+
+use crate::helpers::{Backend, TestApp, count, orphans};
 
 const KEY: &str = "5EED0000-1111-2222-3333-444455556666";
 const SERVER: &str = env!("CARGO_BIN_EXE_crm-server");
 
-/// A `crm-server serve` process, killed when dropped.
-struct ServerProcess {
-    child: Child,
-    address: String,
+/// A `crm-server serve` process on `database_url` (not waited for).
+fn spawn(database_url: &str) -> ServerProcess {
+    ServerProcess::spawn(Launch {
+        binary: Path::new(SERVER),
+        database_url,
+        key: KEY,
+        args: &[],
+        show_stderr: false,
+    })
+    .expect("the server starts")
 }
 
-impl ServerProcess {
-    fn start(database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(SERVER)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database_url])
-            .env("CRM_BOOTSTRAP_API_KEY", KEY)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        Self {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    async fn ready(self) -> Self {
-        wait_healthy(&self.address).await;
-        self
-    }
-
-    fn kill(&mut self) {
-        // SIGKILL: no graceful shutdown.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Waits until the server at `address` answers `/healthz` with 200.
-async fn wait_healthy(address: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let client = reqwest::Client::new();
-    while Instant::now() < deadline {
-        let health = client.get(format!("{address}/healthz")).send().await;
-        if health.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server at {address} did not become healthy");
+/// `server`, once it answers `/healthz`.
+async fn ready(mut server: ServerProcess) -> ServerProcess {
+    server
+        .wait_healthy()
+        .await
+        .expect("the server becomes healthy");
+    server
 }
 
 /// Creates `count` contacts with children through `servers` (16 at a time); returns their IDs.
@@ -114,10 +79,10 @@ async fn create_contacts(servers: &[&str], count: usize) -> Vec<i64> {
 /// bootstraps race), then 16 clients deleting 1,000 contacts through both: every contact is
 /// deleted exactly once and nothing is left pointing at a deleted contact.
 async fn two_processes_delete_a_thousand_contacts_exactly_once(backend: Backend) {
-    let (_scratch, url) = Scratch::create(&backend).await;
-    let a = ServerProcess::start(&url);
-    let b = ServerProcess::start(&url);
-    let (a, b) = tokio::join!(a.ready(), b.ready());
+    let (_scratch, url) = crate::helpers::scratch(&backend).await;
+    let a = spawn(&url);
+    let b = spawn(&url);
+    let (a, b) = tokio::join!(ready(a), ready(b));
     let db = Database::connect(&url).await.expect("database");
     assert_eq!(
         count(&db, "SELECT COUNT(*) AS n FROM users").await,
@@ -188,8 +153,8 @@ async fn two_processes_delete_a_thousand_contacts_exactly_once(backend: Backend)
 /// `kill -9` in the middle of a delete storm: every contact is afterwards either whole or gone,
 /// and a restarted server serves on.
 async fn a_killed_server_leaves_every_contact_whole_or_gone(backend: Backend) {
-    let (_scratch, url) = Scratch::create(&backend).await;
-    let mut server = ServerProcess::start(&url).ready().await;
+    let (_scratch, url) = crate::helpers::scratch(&backend).await;
+    let mut server = ready(spawn(&url)).await;
     let ids = create_contacts(&[&server.address], 300).await;
 
     let client = reqwest::Client::new();
@@ -240,7 +205,7 @@ async fn a_killed_server_leaves_every_contact_whole_or_gone(backend: Backend) {
     assert_eq!(partial, 0);
     db.close().await.ok();
 
-    let restarted = ServerProcess::start(&url).ready().await;
+    let restarted = ready(spawn(&url)).await;
     let left: Vec<i64> = {
         let db = Database::connect(&url).await.expect("database");
         #[derive(FromQueryResult)]
@@ -413,7 +378,9 @@ async fn the_request_log_never_shows_the_key_and_sigterm_stops_the_server() {
         .spawn()
         .expect("the server starts");
     let address = format!("http://127.0.0.1:{port}");
-    wait_healthy(&address).await;
+    wait_healthy(&address, &mut child)
+        .await
+        .expect("the server becomes healthy");
     let client = reqwest::Client::new();
     for key in [KEY.to_owned(), format!("Bearer {KEY}")] {
         let response = client

@@ -2,12 +2,14 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use crm_models::{
-    Address, Contact, ContactInfo, Currency, CustomField, Employee, FieldType, InfoType, ListItem,
-    ShareType,
+    Address, Contact, ContactInfo, Currency, CustomField, Employee, FieldType, InfoType, ShareType,
 };
-use crm_server::db::entities::{
-    contact, contact_access, contact_info, contact_tag, currency, custom_field, custom_field_value,
-    list_item, tag, task, user,
+use crm_server::{
+    actor::Actor,
+    testkit::entities::{
+        contact, contact_access, contact_info, contact_tag, currency, custom_field,
+        custom_field_value, list_item, tag, task, user,
+    },
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -131,16 +133,6 @@ fn employee(user: &user::Model) -> Employee {
     }
 }
 
-fn item(model: list_item::Model) -> ListItem {
-    ListItem {
-        title: model.title,
-        description: model.description,
-        color: model.color,
-        sort_order: model.sort_order,
-        id: model.id,
-    }
-}
-
 /// A person with every nested collection filled, and the contact the API must return for it
 /// (`CanEdit`/`CanDelete` as seen by an administrator), written out by hand from the inputs.
 ///
@@ -148,9 +140,17 @@ fn item(model: list_item::Model) -> ListItem {
 /// field and an unused person field, none of which may appear in the response.
 pub async fn full_person(
     db: &DatabaseConnection,
-    creator: &user::Model,
-    reader: &user::Model,
+    creator: &Actor,
+    reader: &Actor,
 ) -> (i32, Contact) {
+    let user = |id: Uuid| async move {
+        user::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .expect("query")
+            .expect("the user exists")
+    };
+    let (creator, reader) = (user(creator.id).await, user(reader.id).await);
     let warm = list_item_by_title(db, list_item::KIND_STATUS, "Warm").await;
     let client = list_item_by_title(db, list_item::KIND_TYPE, "Client").await;
     let euro = currency::Entity::find_by_id("EUR".to_owned())
@@ -172,20 +172,11 @@ pub async fn full_person(
     let id = insert(db, row).await;
     let other = insert(db, person(creator.id, "Other", "Person")).await;
 
-    let info =
-        |info_type: InfoType, category: i16, data: &str, primary: bool| contact_info::ActiveModel {
-            contact_id: Set(id),
-            info_type: Set(info_type.value() as i16),
-            category: Set(category),
-            data: Set(data.to_owned()),
-            street: Set(String::new()),
-            city: Set(String::new()),
-            state: Set(String::new()),
-            zip: Set(String::new()),
-            country: Set(String::new()),
-            is_primary: Set(primary),
-            ..Default::default()
-        };
+    let info = |info_type: InfoType, category: i16, data: &str, primary: bool| {
+        let mut row = contact_info::ActiveModel::blank(id, info_type, category, primary);
+        row.data = Set(data.to_owned());
+        row
+    };
     // Inserted out of order: the response orders by InfoType, then ID.
     let email = info(InfoType::Email, 1, "jane@example.com", true)
         .insert(db)
@@ -325,12 +316,12 @@ pub async fn full_person(
                 is_primary: false,
             },
         ],
-        create_by: employee(creator),
+        create_by: employee(&creator),
         created,
         about: "Met at the trade fair.".into(),
         industry: "Logistics".into(),
-        contact_status: Some(item(warm)),
-        contact_type: Some(item(client)),
+        contact_status: Some(warm.into()),
+        contact_type: Some(client.into()),
         common_data: vec![
             ContactInfo {
                 info_type: InfoType::Phone,
@@ -385,7 +376,7 @@ pub async fn full_person(
         medium_foto_url: "/images/person_82.svg".into(),
         display_name: "Jane Doe".into(),
         is_company: false,
-        access_list: vec![employee(reader)],
+        access_list: vec![employee(&reader)],
         is_private: false,
         is_shared: true,
         share_type: ShareType::Read,

@@ -1,10 +1,10 @@
-//! Databases made for one benchmark run and removed after it: a SQLite file in a temporary
-//! folder, or `crm_bench_<random>` on a PostgreSQL server.
+//! Databases made for one test or benchmark run and removed after it: a SQLite file in a
+//! temporary folder, or `crm_scratch_<random>` on a PostgreSQL server.
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database};
 
-/// Which database the benchmark runs on.
+/// Which kind of database to make.
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// A SQLite file in a temporary folder.
@@ -13,8 +13,20 @@ pub enum Backend {
     Postgres(String),
 }
 
+/// The environment variable that names the PostgreSQL server of the tests, e.g.
+/// `postgres://postgres@127.0.0.1:5432`.
+pub const POSTGRES_ENV: &str = "CRM_TEST_POSTGRES_URL";
+
 impl Backend {
-    /// From the `--postgres` option: its URL without any database name or trailing slash.
+    /// PostgreSQL at the server [`POSTGRES_ENV`] names, or `None` when it is not set.
+    pub fn postgres_from_env() -> Option<Self> {
+        std::env::var(POSTGRES_ENV)
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| Self::from_option(Some(&url)))
+    }
+
+    /// From a `--postgres` option: its URL without any database name or trailing slash.
     pub fn from_option(postgres: Option<&str>) -> Self {
         match postgres {
             None => Self::Sqlite,
@@ -33,7 +45,7 @@ impl Backend {
         }
     }
 
-    /// `sqlite` or `postgres`: the key of the backend's section in `docs/benchmarks.md`.
+    /// `sqlite` or `postgres` (e.g. the key of the backend's section in `docs/benchmarks.md`).
     pub fn key(&self) -> &'static str {
         match self {
             Self::Sqlite => "sqlite",
@@ -68,7 +80,7 @@ impl Scratch {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::Builder::new()
-                    .prefix("crm-bench-")
+                    .prefix("crm-scratch-")
                     .tempdir()
                     .context("cannot create a temporary folder")?;
                 let url = format!("sqlite:{}", dir.path().join("crm.db").display());
@@ -78,7 +90,7 @@ impl Scratch {
                 })
             }
             Backend::Postgres(server) => {
-                let name = format!("crm_bench_{}", uuid::Uuid::new_v4().simple());
+                let name = format!("crm_scratch_{}", uuid::Uuid::new_v4().simple());
                 let admin = Database::connect(format!("{server}/postgres"))
                     .await
                     .with_context(|| format!("PostgreSQL at {server} is unreachable"))?;
@@ -139,7 +151,7 @@ impl Drop for Scratch {
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop a benchmark database: {dropped:?}");
+            eprintln!("warning: could not drop a scratch database: {dropped:?}");
         }
     }
 }

@@ -8,11 +8,11 @@ use anyhow::{Context, anyhow};
 use chrono::{Duration, Utc};
 use crm_models::{FieldType, InfoType, ShareType};
 use crm_server::{
-    db::entities::{
+    testkit::entities::{
         contact, contact_access, contact_info, contact_tag, custom_field, custom_field_value,
-        list_item, tag, task, user,
+        list_item, tag, task,
     },
-    users::{self, NewUser},
+    users::{self, NewUser, User},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
@@ -30,9 +30,9 @@ const TAGS: usize = 50;
 /// What every contact refers to.
 pub struct Fixture {
     /// The administrator, created as the server's first start would (with the benchmark's key).
-    pub admin: user::Model,
+    pub admin: User,
     /// The user on every contact's access list.
-    pub member: user::Model,
+    pub member: User,
     fields: Vec<i32>,
     tags: Vec<i32>,
     status: i32,
@@ -214,20 +214,7 @@ async fn insert_chunk(
     .exec_without_returning(tx)
     .await?;
 
-    let info =
-        |id: i32, info_type: InfoType, category: i16, primary: bool| contact_info::ActiveModel {
-            contact_id: Set(id),
-            info_type: Set(info_type.value() as i16),
-            category: Set(category),
-            data: Set(String::new()),
-            street: Set(String::new()),
-            city: Set(String::new()),
-            state: Set(String::new()),
-            zip: Set(String::new()),
-            country: Set(String::new()),
-            is_primary: Set(primary),
-            ..Default::default()
-        };
+    let info = contact_info::ActiveModel::blank;
     let mut infos = Vec::new();
     for &id in ids {
         for i in 0..shape.infos {

@@ -1,0 +1,140 @@
+//! What the handlers share: the error responses they document, the `AcceptsJson` extractor
+//! (406) and the contact-ID parser.
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header};
+use crm_models::Error;
+use futures::future::{Ready, ready};
+
+use crate::error::ApiError;
+
+/// The error responses every authenticated JSON endpoint documents.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only documents responses
+pub enum CommonErrors {
+    /// Unauthorized: the API key is missing, unknown or revoked.
+    #[response(status = 401)]
+    Unauthorized(Error),
+    /// The Accept header excludes application/json.
+    #[response(status = 406)]
+    NotAcceptable(Error),
+    /// An unexpected error.
+    #[response(status = 500)]
+    Internal(Error),
+    /// Try again later: the database is unavailable (`database_unavailable`), a write kept
+    /// conflicting with concurrent writes to the same rows and was abandoned after its retries
+    /// (`write_conflict`), or the request timed out (`request_timeout`). Nothing was kept.
+    #[response(status = 503)]
+    Unavailable(Error),
+}
+
+/// The error responses every endpoint that takes a JSON body documents.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only documents responses
+pub enum BodyErrors {
+    /// The body is over the size limit.
+    #[response(status = 413)]
+    TooLarge(Error),
+    /// The body is not declared as application/json.
+    #[response(status = 415)]
+    NotJson(Error),
+}
+
+/// Succeeds when the request accepts `application/json` (or says nothing about what it
+/// accepts); fails with 406 otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptsJson;
+
+impl AcceptsJson {
+    fn check(req: &HttpRequest) -> Result<Self, ApiError> {
+        if !req.headers().contains_key(header::ACCEPT) {
+            return Ok(Self);
+        }
+        let accept =
+            <header::Accept as header::Header>::parse(req).map_err(|_| ApiError::NotAcceptable)?;
+        let json = accept.iter().any(|item| {
+            let mime = &item.item;
+            let type_ok = mime.type_() == "*" || mime.type_() == "application";
+            let subtype_ok = mime.subtype() == "*" || mime.subtype() == "json";
+            type_ok && subtype_ok && item.quality > header::Quality::ZERO
+        });
+        if json {
+            Ok(Self)
+        } else {
+            Err(ApiError::NotAcceptable)
+        }
+    }
+}
+
+impl FromRequest for AcceptsJson {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::check(req))
+    }
+}
+
+/// Parses a contact ID from the path: decimal digits, 1..=2147483647. Leading zeros are
+/// allowed, as ONLYOFFICE allows them: `007` is 7.
+pub fn parse_contact_id(raw: &str) -> Result<i32, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_contact_id",
+            format!("contactid must be an integer from 1 to 2147483647; got {raw:?}"),
+        )
+    };
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    match raw.parse::<i32>() {
+        Ok(id) if id >= 1 => Ok(id),
+        _ => Err(invalid()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn contact_ids() {
+        assert_eq!(parse_contact_id("1").ok(), Some(1));
+        assert_eq!(parse_contact_id("2147483647").ok(), Some(i32::MAX));
+        assert_eq!(parse_contact_id("007").ok(), Some(7));
+        assert_eq!(parse_contact_id("0002147483647").ok(), Some(i32::MAX));
+        let many_zeros = format!("{}42", "0".repeat(5_000));
+        assert_eq!(parse_contact_id(&many_zeros).ok(), Some(42));
+        for bad in [
+            "0",
+            "000",
+            "2147483648",
+            "02147483648",
+            "",
+            "-1",
+            "+1",
+            "99999999999999999999",
+        ] {
+            assert!(parse_contact_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accept_header() {
+        let accepts = |value: Option<&str>| {
+            let mut req = TestRequest::default();
+            if let Some(value) = value {
+                req = req.insert_header((header::ACCEPT, value));
+            }
+            AcceptsJson::check(&req.to_http_request()).is_ok()
+        };
+        assert!(accepts(None));
+        assert!(accepts(Some("application/json")));
+        assert!(accepts(Some("*/*")));
+        assert!(accepts(Some("text/html, application/*;q=0.5")));
+        assert!(accepts(Some("application/json; charset=utf-8")));
+        assert!(!accepts(Some("application/xml")));
+        assert!(!accepts(Some("application/json;q=0")));
+        assert!(!accepts(Some("text/plain")));
+    }
+}

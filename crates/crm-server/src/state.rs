@@ -1,0 +1,17 @@
+//! `AppState`: what every handler and extractor can reach. It sits below them all and imports
+//! nothing of the crate, so extractors (`auth`, `json`) and handlers depend on it without
+//! depending on the code that builds the server (`startup`).
+
+use sea_orm::DatabaseConnection;
+
+/// The default limit of a request body: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach, registered once as `web::Data<AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
