@@ -1,4 +1,4 @@
-"""Creates, reads and deletes a contact through the Python client generated from openapi.yaml.
+"""Creates, reads, deletes and restores contacts through the Python client generated from openapi.yaml.
 
 Generate the client first (see README.md), then run against a server:
 
@@ -6,6 +6,10 @@ Generate the client first (see README.md), then run against a server:
 
 (or set CRM_BASE_URL and CRM_API_KEY). It checks every answer and exits non-zero on the first
 surprise; ../run-all.sh runs it against a fresh server.
+
+After the single delete it deletes three contacts in one request (`PUT /api/2.0/crm/contact`)
+along with an ID that names no contact, finds what was skipped by comparing IDs, finds the deleted
+ones in the trash, restores one (it is back, under the same ID) and erases another for good.
 
 The key goes in the Authorization header as it is, without `Bearer `:
 ``AuthenticatedClient(base_url=url, token=key, prefix="")``. The server also accepts
@@ -19,16 +23,27 @@ import sys
 import httpx
 
 from crm_contacts_client import AuthenticatedClient, Client
-from crm_contacts_client.api.contacts import create_person, delete_contact, get_contact
+from crm_contacts_client.api.contacts import (
+    create_person,
+    delete_contact,
+    delete_contacts,
+    get_contact,
+)
 from crm_contacts_client.api.service import health
+from crm_contacts_client.api.trash import erase_contact, list_trash, restore_contact
 from crm_contacts_client.models import (
+    BatchDelete,
     Contact,
     Error,
     InfoType,
     NewContactInfo,
     NewPerson,
     ShareType,
+    TrashEntry,
 )
+
+# An ID that names no contact: the batch delete skips it.
+NO_SUCH_CONTACT = 2147483647
 
 
 def expect(condition, what):
@@ -129,7 +144,108 @@ def main():
         response = get_contact.sync_detailed(created.id, client=bearer)
         expect(response.status_code == 404, "`Bearer <key>` is accepted (404: it is deleted)")
 
+    # Many at once, the trash, restore and erase (an httpx client is not reopened once closed).
+    with AuthenticatedClient(
+        base_url=args.url,
+        token=args.key,
+        prefix="",
+        timeout=timeout,
+        raise_on_unexpected_status=True,
+    ) as client:
+        batch_delete_and_restore(client)
+
     print("python example: ok")
+
+
+def batch_delete_and_restore(client):
+    """Deletes three contacts in one request, finds them in the trash, restores one, erases one."""
+    people = []
+    for first, last in [("Ada", "Batch"), ("Ben", "Batch"), ("Cy", "Batch")]:
+        response = create_person.sync_detailed(
+            client=client,
+            body=NewPerson(first_name=first, last_name=last, share_type=ShareType.READ_WRITE),
+        )
+        expect(response.status_code == 201, f"POST /contact/person answers 201 for {first} {last}")
+        people.append(response.parsed)
+    ids = [person.id for person in people]
+
+    # One of the three twice (it counts once), and an ID that names no contact (it is skipped).
+    sent = [*ids, ids[0], NO_SUCH_CONTACT]
+    response = delete_contacts.sync_detailed(client=client, body=BatchDelete(contactids=sent))
+    expect(response.status_code == 200, f"PUT /contact with contactids {sent} answers 200")
+    deleted = response.parsed
+    expect(
+        isinstance(deleted, list) and all(isinstance(contact, Contact) for contact in deleted),
+        "the body is a list of Contacts",
+    )
+    expect([contact.id for contact in deleted] == ids, f"the deleted IDs are {ids}, in order")
+    expect(
+        [contact.display_name for contact in deleted] == ["Ada Batch", "Ben Batch", "Cy Batch"],
+        "each as it was just before the delete",
+    )
+    # What was skipped: the IDs sent (each once) that the answer does not hold.
+    deleted_ids = {contact.id for contact in deleted}
+    skipped = [sent_id for sent_id in dict.fromkeys(sent) if sent_id not in deleted_ids]
+    expect(skipped == [NO_SUCH_CONTACT], f"comparing IDs shows {NO_SUCH_CONTACT} was skipped")
+    for contact_id in ids:
+        response = get_contact.sync_detailed(contact_id, client=client)
+        expect(response.status_code == 404, f"GET /contact/{contact_id} answers 404: it is deleted")
+
+    response = list_trash.sync_detailed(client=client, count=500, start_index=0)
+    expect(response.status_code == 200, "GET /contact/trash answers 200")
+    trash = response.parsed
+    expect(
+        isinstance(trash, list) and all(isinstance(entry, TrashEntry) for entry in trash),
+        "the body is a list of TrashEntry",
+    )
+    entries = {entry.id: entry for entry in trash}
+    expect(all(contact_id in entries for contact_id in ids), f"the trash holds {ids}")
+    expect(NO_SUCH_CONTACT not in entries, "and not the skipped ID")
+    first = entries[ids[0]]
+    expect(
+        first.display_name == "Ada Batch" and first.is_company is False,
+        "a TrashEntry has the contact's DisplayName and IsCompany",
+    )
+    expect(
+        first.deleted_by is not None and first.deleted < first.expires,
+        "who deleted it, when, and when it expires",
+    )
+    response = list_trash.sync_detailed(client=client, count=1, start_index=0)
+    expect(
+        response.status_code == 200 and len(response.parsed) == 1,
+        "GET /contact/trash?count=1 returns one entry",
+    )
+
+    restored_id = ids[1]
+    response = restore_contact.sync_detailed(restored_id, client=client)
+    expect(response.status_code == 200, f"POST /contact/{restored_id}/restore answers 200")
+    restored = response.parsed
+    expect(
+        isinstance(restored, Contact)
+        and restored.id == restored_id
+        and restored.display_name == "Ben Batch",
+        "the restored contact comes back under the same ID",
+    )
+    response = get_contact.sync_detailed(restored_id, client=client)
+    expect(
+        response.status_code == 200 and response.parsed.display_name == "Ben Batch",
+        f"GET /contact/{restored_id} answers 200 again",
+    )
+    trash = list_trash.sync(client=client, count=500)
+    expect(restored_id not in {entry.id for entry in trash}, "it has left the trash")
+    response = restore_contact.sync_detailed(restored_id, client=client)
+    expect(
+        response.status_code == 404 and isinstance(response.parsed, Error),
+        "restoring it again answers 404 with an Error",
+    )
+
+    erased_id = ids[2]
+    response = erase_contact.sync_detailed(erased_id, client=client)
+    expect(response.status_code == 204, f"DELETE /contact/trash/{erased_id} answers 204")
+    trash = list_trash.sync(client=client, count=500)
+    expect(erased_id not in {entry.id for entry in trash}, "the erased contact has left the trash")
+    response = restore_contact.sync_detailed(erased_id, client=client)
+    expect(response.status_code == 404, "and can no longer be restored (404)")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 // Starts the server (built by `cargo build -p crm-server`) on a free port over a fresh SQLite
 // database with the demo data, opens /swagger-ui/, clicks Authorize and pastes an API key, then
 // runs "Try it out" on DELETE /api/2.0/crm/contact/{contactid} for a demo contact: the page must
-// show 200 and the contact's DisplayName; the same delete again must show 404. Screenshots of
-// both results go to test-results/ beside this file (or $SWAGGER_UI_OUTPUT_DIR).
+// show 200 and the contact's DisplayName; the same delete again must show 404. The delete put the
+// contact in the trash: "Try it out" on POST /api/2.0/crm/contact/{contactid}/restore with its ID
+// must show 200 and the restored contact's DisplayName, and the contact is back. Screenshots of
+// the three results go to test-results/ beside this file (or $SWAGGER_UI_OUTPUT_DIR).
 //
 // Run: node --test clients/swagger-ui/   (see README.md; ../run-all.sh runs it too)
 //
@@ -121,7 +123,7 @@ after(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-test('Swagger UI: Authorize, then Try it out on DELETE /contact/{contactid} shows 200, then 404', { timeout: 180_000 }, async () => {
+test('Swagger UI: Authorize, Try it out on DELETE /contact/{contactid} shows 200, then 404; the restore shows 200', { timeout: 180_000 }, async () => {
   const contact = await deletableContact();
   mkdirSync(outputDir, { recursive: true });
   const profile = mkdtempSync(path.join(tmpdir(), 'crm-chromium-profile-'));
@@ -226,6 +228,27 @@ test('Swagger UI: Authorize, then Try it out on DELETE /contact/{contactid} show
       operation.locator(`.responses-table tr.response[data-code="${code}"] .response-col_description`).first();
     assert.match(await documented(403).innerText(), /"Status": 403/);
     assert.match(await documented(404).innerText(), /"Status": 404/);
+    // The API agrees with what the page showed: the contact is gone.
+    assert.equal((await api('GET', `/api/2.0/crm/contact/${contact.ID}`)).status, 404);
+
+    // The delete put it in the trash: Try it out on the restore, with the same ID.
+    const restore = page.locator('#operations-Trash-restoreContact');
+    await restore.locator('.opblock-summary-control').click();
+    await restore.getByRole('button', { name: 'Try it out' }).click();
+    await restore.locator('tr[data-param-name="contactid"] input').fill(String(contact.ID));
+    const restoreStatus = restore.locator('.live-responses-table .response .response-col_status');
+    const restoreBody = restore.locator('.live-responses-table .response-col_description pre').first();
+    await restore.getByRole('button', { name: 'Execute' }).click();
+    await assert.doesNotReject(restoreStatus.filter({ hasText: /^\s*200\s*$/ }).waitFor());
+    const restored = await restoreBody.innerText();
+    assert.match(restored, new RegExp(`"ID": ${contact.ID}\\b`), 'the contact is back under the same ID');
+    assert.ok(restored.split('\n').includes(`${shown},`), `the restored body shows ${shown}`);
+    assert.equal(await scrollBodyTo(restoreBody, shown), `${shown},`);
+    const restoreCurl = await restore.locator('.curl-command').innerText();
+    assert.ok(restoreCurl.includes(`-X 'POST'`), `the restore is a POST: ${restoreCurl}`);
+    assert.ok(restoreCurl.includes(`/api/2.0/crm/contact/${contact.ID}/restore`), 'to the restore of that ID');
+    const shotRestore = path.join(outputDir, 'restore-contact-200.png');
+    await restore.locator('div:has(> .live-responses-table)').screenshot({ path: shotRestore });
 
     assert.deepEqual(offHost, [], `Swagger UI requested nothing beyond ${pageUrl}`);
     assert.deepEqual(
@@ -234,9 +257,16 @@ test('Swagger UI: Authorize, then Try it out on DELETE /contact/{contactid} show
       `no CSP violation (console: ${consoleErrors.join(' | ')})`,
     );
     assert.deepEqual(consoleErrors, [], 'no error on the console');
-    // The API agrees with what the page showed.
-    assert.equal((await api('GET', `/api/2.0/crm/contact/${contact.ID}`)).status, 404);
-    console.log(`deleted ${contact.DisplayName} (ID ${contact.ID}); screenshots: ${shot200} ${shot404}`);
+    // The API agrees with what the page showed: the contact is back, and no longer in the trash.
+    const back = await api('GET', `/api/2.0/crm/contact/${contact.ID}`);
+    assert.equal(back.status, 200);
+    assert.equal(back.body.DisplayName, contact.DisplayName);
+    const trash = await api('GET', '/api/2.0/crm/contact/trash?count=500');
+    assert.equal(trash.status, 200);
+    assert.ok(!trash.body.some((entry) => entry.ID === contact.ID), 'the restored contact left the trash');
+    console.log(
+      `deleted and restored ${contact.DisplayName} (ID ${contact.ID}); screenshots: ${shot200} ${shot404} ${shotRestore}`,
+    );
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });

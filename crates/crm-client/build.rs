@@ -36,6 +36,7 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
         "NewListItem",
         "NewCustomField",
         "NewTask",
+        "BatchDelete",
     ] {
         settings.with_replacement(
             name,

@@ -3,9 +3,18 @@
 //! - `cargo xtask openapi` rewrites `openapi.yaml` from the code.
 //! - `cargo xtask openapi --check` exits 1 with a unified diff when `openapi.yaml` is stale, and
 //!   2 when it cannot be read or written.
+//! - `cargo xtask openapi --breaking [--spec FILE] [--against FILE]` compares `openapi.yaml`
+//!   (or FILE) with the latest released contract, `docs/api/openapi-<version>.yaml` (or FILE),
+//!   with Optic, and exits 1 on any breaking change, naming it, and 2 when the tool or a file is
+//!   missing (`bash xtask/optic/install.sh` installs the tool).
+//! - `cargo xtask openapi --breaking-selftest` proves that gate on temporary copies of
+//!   `openapi.yaml`: a removed response property and an optional request property or query
+//!   parameter made required fail it; an added endpoint or optional response property pass.
 //! - `cargo xtask bench [-- ARGS]` builds the release server and runs the delete benchmark,
 //!   `cargo run --release -p crm-bench -- ARGS` (see `crates/crm-bench`; `-- --help` lists the
 //!   options), and exits with its status.
+
+mod breaking;
 
 use std::{
     path::Path,
@@ -16,9 +25,12 @@ use crm_server::openapi::{
     Freshness, REGENERATE_COMMAND, committed_path, document_yaml, freshness,
 };
 
-const USAGE: &str = "usage: cargo xtask openapi [--check]\n       cargo xtask bench [-- ARGS]";
+const USAGE: &str = "usage: cargo xtask openapi [--check]
+       cargo xtask openapi --breaking [--spec FILE] [--against FILE]
+       cargo xtask openapi --breaking-selftest
+       cargo xtask bench [-- ARGS]";
 
-/// Exit code of a stale file.
+/// Exit code of a stale file, and of a breaking change.
 const STALE: u8 = 1;
 /// Exit code of a usage error or a file that cannot be read or written.
 const BROKEN: u8 = 2;
@@ -33,6 +45,8 @@ fn main() -> ExitCode {
     {
         ["openapi"] => write(),
         ["openapi", "--check"] => check(),
+        ["openapi", "--breaking", rest @ ..] => breaking::command(rest),
+        ["openapi", "--breaking-selftest"] => breaking::selftest(),
         ["bench", rest @ ..] => bench(rest),
         _ => {
             eprintln!("{USAGE}");

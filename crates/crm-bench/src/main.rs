@@ -158,6 +158,37 @@ fn http_delete(
     }
 }
 
+/// How many contacts one batch delete names in the batch row.
+const BATCH_SIZE: usize = 100;
+
+/// `PUT /api/2.0/crm/contact` with the contacts of `batches[i]`: the batch row.
+fn http_batch_delete(
+    client: &reqwest::Client,
+    address: &str,
+    batches: Vec<Vec<i32>>,
+) -> impl Fn(i32) -> OpFuture + Clone + Send + Sync + 'static {
+    let (client, url) = (
+        client.clone(),
+        Arc::<str>::from(format!("{address}/api/2.0/crm/contact")),
+    );
+    let batches = Arc::new(batches);
+    move |i| {
+        let ids = usize::try_from(i)
+            .ok()
+            .and_then(|i| batches.get(i))
+            .cloned()
+            .unwrap_or_default();
+        let request =
+            client
+                .put(&*url)
+                .header(header::AUTHORIZATION, KEY)
+                .json(&crm_models::BatchDelete {
+                    contactids: ids.iter().map(|&id| i64::from(id)).collect(),
+                });
+        Box::pin(async move { expect_200(request, "PUT a batch of contacts").await })
+    }
+}
+
 /// `GET /images/person_40.svg`: the HTTP ceiling.
 fn http_static(
     client: &reqwest::Client,
@@ -200,10 +231,15 @@ fn db_delete(
     move |id| {
         let db = db.clone();
         Box::pin(async move {
-            crm_server::contacts::delete(&db, id, &admin)
-                .await
-                .map(|_| ())
-                .map_err(|error| format!("in-process delete of contact {id}: {error}"))
+            crm_server::contacts::delete(
+                &db,
+                id,
+                &admin,
+                crm_server::contacts::trash::DEFAULT_RETENTION,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("in-process delete of contact {id}: {error}"))
         })
     }
 }
@@ -219,10 +255,15 @@ fn db_route(db: &DatabaseConnection) -> impl Fn(i32) -> OpFuture + Clone + Send 
                 .await
                 .map_err(|error| format!("key lookup: {error}"))?
                 .ok_or_else(|| "key lookup: the key is unknown".to_owned())?;
-            crm_server::contacts::delete(&db, id, &caller)
-                .await
-                .map(|_| ())
-                .map_err(|error| format!("in-process delete of contact {id}: {error}"))
+            crm_server::contacts::delete(
+                &db,
+                id,
+                &caller,
+                crm_server::contacts::trash::DEFAULT_RETENTION,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("in-process delete of contact {id}: {error}"))
         })
     }
 }
@@ -334,7 +375,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     let warmup = (requests / 4).clamp(10, 200);
     // Three of the four measurements delete contacts.
-    let needed = levels.len() * 3 * requests + 3 * warmup;
+    // The batch row deletes `requests` contacts one by one and as many in batches.
+    let batch_contacts = requests.div_ceil(BATCH_SIZE) * BATCH_SIZE;
+    let needed = levels.len() * 3 * requests + 3 * warmup + requests + batch_contacts;
     let contacts = if args.contacts < needed {
         println!(
             "note: {} contacts cannot cover {} deletes; putting {needed} in place",
@@ -495,6 +538,43 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         );
         measured.push(level);
     }
+    // The batch row: contacts deleted per second by batches of BATCH_SIZE next to single
+    // deletes, both through HTTP one request at a time, single first then batched, then again.
+    let single_ids = ids.take(requests)?;
+    let batched_ids = ids.take(batch_contacts)?;
+    let halves = |v: Vec<i32>| {
+        let half = (v.len() / 2).div_ceil(BATCH_SIZE) * BATCH_SIZE;
+        let (a, b) = v.split_at(half.min(v.len()));
+        (a.to_vec(), b.to_vec())
+    };
+    let (single_a, single_b) = {
+        let half = single_ids.len() / 2;
+        let (a, b) = single_ids.split_at(half);
+        (a.to_vec(), b.to_vec())
+    };
+    let (batched_a, batched_b) = halves(batched_ids);
+    let mut single_runs = Vec::new();
+    let mut batch_runs = Vec::new();
+    for (single, batched) in [(single_a, batched_a), (single_b, batched_b)] {
+        single_runs.push(closed_loop(1, single, limit, delete_op.clone()).await);
+        let chunks: Vec<Vec<i32>> = batched.chunks(BATCH_SIZE).map(<[i32]>::to_vec).collect();
+        let items = (0..chunks.len()).map(|i| i as i32).collect();
+        let op = http_batch_delete(&client, &server.address, chunks);
+        batch_runs.push(closed_loop(1, items, limit, op).await);
+    }
+    let batch = report::Batch {
+        size: BATCH_SIZE,
+        single: Measurement::merged(&single_runs),
+        batched: Measurement::merged(&batch_runs),
+    };
+    failures.check("batch row, single deletes", &batch.single);
+    failures.check("batch row, batches", &batch.batched);
+    println!(
+        "batch row: {:.0} contacts/s by batches of {BATCH_SIZE}, {:.0} contacts/s one by one",
+        batch.contacts_per_second(),
+        batch.single.throughput()
+    );
+
     let peak_memory = server.peak_memory()?;
     println!(
         "server peak memory (VmHWM): {:.1} MiB",
@@ -533,6 +613,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             wall_time: started.elapsed(),
         },
         levels: measured,
+        batch,
         statements,
         scale,
         peak_memory,
@@ -582,9 +663,14 @@ async fn count_statements(
     let mut counts = Vec::new();
     for id in [bare, realistic, huge] {
         statements.store(0, Ordering::SeqCst);
-        let contact = crm_server::contacts::delete(&db, id, &admin)
-            .await
-            .map_err(|error| anyhow!("the in-process delete of contact {id} failed: {error}"))?;
+        let contact = crm_server::contacts::delete(
+            &db,
+            id,
+            &admin,
+            crm_server::contacts::trash::DEFAULT_RETENTION,
+        )
+        .await
+        .map_err(|error| anyhow!("the in-process delete of contact {id} failed: {error}"))?;
         counts.push(statements.load(Ordering::SeqCst));
         if id == huge
             && (contact.common_data.len() != 50

@@ -121,12 +121,33 @@ pub struct Results {
     pub context: RunInfo,
     /// One entry per concurrency.
     pub levels: Vec<Level>,
+    /// Batch deletes next to single ones.
+    pub batch: Batch,
     /// Statements per delete.
     pub statements: Statements,
     /// The scale test, unless skipped.
     pub scale: Option<Scale>,
     /// The main server's peak resident memory, in bytes.
     pub peak_memory: u64,
+}
+
+/// Deleting contacts by batches (`PUT /api/2.0/crm/contact`) next to one by one, both through
+/// HTTP at concurrency 1.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Contacts per batch.
+    pub size: usize,
+    /// `DELETE /api/2.0/crm/contact/{id}`, one contact a request.
+    pub single: Measurement,
+    /// `PUT /api/2.0/crm/contact`, `size` contacts a request.
+    pub batched: Measurement,
+}
+
+impl Batch {
+    /// Contacts deleted per second by the batches.
+    pub fn contacts_per_second(&self) -> f64 {
+        self.batched.throughput() * self.size as f64
+    }
 }
 
 /// The concurrency at which the HTTP/database ratio target applies: 32 on PostgreSQL (a server
@@ -273,6 +294,33 @@ pub fn markdown(results: &Results) -> String {
             ),
         );
     }
+    line(&mut out, "");
+    let b = &results.batch;
+    line(
+        &mut out,
+        "| deleting contacts through HTTP, one request at a time | requests | contacts/s | \
+         request p50 ms |",
+    );
+    line(&mut out, "|---|---:|---:|---:|");
+    line(
+        &mut out,
+        &format!(
+            "| one by one (`DELETE /api/2.0/crm/contact/{{id}}`) | {} | {:.0} | {:.2} |",
+            b.single.done,
+            b.single.throughput(),
+            b.single.quantile_ms(0.5)
+        ),
+    );
+    line(
+        &mut out,
+        &format!(
+            "| by batches of {} (`PUT /api/2.0/crm/contact`) | {} | {:.0} | {:.2} |",
+            b.size,
+            b.batched.done,
+            b.contacts_per_second(),
+            b.batched.quantile_ms(0.5)
+        ),
+    );
     line(&mut out, "");
     line(&mut out, "| target | measured | holds |");
     line(&mut out, "|---|---|---|");

@@ -11,6 +11,7 @@ mod contact;
 mod enums;
 mod error;
 mod requests;
+mod trash;
 
 pub use contact::{Address, Contact, ContactInfo, Currency, CustomField, Employee, ListItem};
 pub use enums::{EntityType, FieldType, InfoType, MAX_CATEGORY, ShareType, UnknownVariant};
@@ -20,3 +21,4 @@ pub use requests::{
     NewAddress, NewCompany, NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask,
     TEXT_PATTERN, Task,
 };
+pub use trash::{BatchDelete, MAX_BATCH, TrashEntry};

@@ -78,6 +78,10 @@ struct ServeArgs {
     /// How long a request may take before it is abandoned with a 503 (its transaction rolls back).
     #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
+    /// How long deleted contacts stay restorable in the trash (e.g. `30days`, `12h`); `0` turns
+    /// the trash off: a delete is final.
+    #[arg(long, env = "CRM_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    trash_retention: Duration,
     /// Largest request body accepted, in bytes (larger ones get a 413).
     #[arg(long, env = "CRM_BODY_LIMIT", default_value_t = crate::startup::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
@@ -408,6 +412,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args.workers,
         body_limit: args.body_limit,
         request_timeout: args.request_timeout,
+        trash_retention: args.trash_retention,
     };
     let app = Application::build_with_db(&config, db)?;
     tracing::info!(

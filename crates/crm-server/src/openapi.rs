@@ -47,6 +47,10 @@ e.g. `http://127.0.0.1:8080`."),
         routes::contacts::get_contact,
         routes::contacts::create_person,
         routes::contacts::create_company,
+        routes::trash::delete_contacts,
+        routes::trash::list_trash,
+        routes::trash::restore_contact,
+        routes::trash::erase_contact,
         routes::reference::list_statuses,
         routes::reference::create_status,
         routes::reference::list_types,
@@ -63,6 +67,7 @@ e.g. `http://127.0.0.1:8080`."),
         (name = "Contacts", description = "CRM contacts: persons and companies."),
         (name = "Reference data", description = "Contact statuses and types, custom fields, currencies."),
         (name = "Tasks", description = "Tasks linked to contacts."),
+        (name = "Trash", description = "Deleted contacts: restore them, or erase them for good."),
         (name = "Service", description = "The service itself."),
     ),
 )]
@@ -180,6 +185,16 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
         (400, "createCustomField") => {
             ApiError::invalid_field("Label", "is required and must not be blank")
         }
+        (400, "restoreContact" | "eraseContact") => ApiError::bad_request(
+            "invalid_contact_id",
+            "contactid must be an integer from 1 to 2147483647; got \"0\"",
+        ),
+        (400, "deleteContacts") => {
+            ApiError::invalid_field("contactids[1]", "0 is not a contact ID (1 to 2147483647)")
+        }
+        (400, "listTrash") => {
+            ApiError::bad_request("invalid_query", "count must be from 1 to 500; got 1000")
+        }
         (400, _) => ApiError::invalid_field("Title", "is required and must not be blank"),
         (401, _) => ApiError::Unauthorized("the API key is unknown or has been revoked"),
         (403, "deleteContact") => ApiError::Forbidden(
@@ -201,9 +216,24 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
         (403, "createContactType") => {
             ApiError::Forbidden("only administrators may create contact types".to_owned())
         }
+        (403, "restoreContact") => ApiError::Forbidden(
+            "You may not restore contact 42: only an administrator or the user who deleted it \
+             may."
+                .to_owned(),
+        ),
+        (403, "eraseContact") => {
+            ApiError::Forbidden("only administrators may erase contacts from the trash".to_owned())
+        }
         (403, _) => ApiError::Forbidden("only administrators may create custom fields".to_owned()),
+        (404, "restoreContact" | "eraseContact") => ApiError::not_found(
+            "not_in_trash",
+            "Contact 42 is not in the trash (never deleted, expired, or restored).",
+        ),
         (404, _) => ApiError::not_found("contact_not_found", "No contact with ID 42 exists."),
         (406, _) => ApiError::NotAcceptable,
+        (409, "restoreContact") => {
+            ApiError::Conflict("contactid: a contact with ID 42 exists".to_owned())
+        }
         (409, "createContactType") => ApiError::Conflict(
             "Title: a contact type titled \"Client\" already exists (titles are unique in a \
              list, ignoring case and surrounding spaces)"

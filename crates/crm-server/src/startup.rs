@@ -15,7 +15,7 @@ use actix_web::{
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{db, error::ApiError, openapi, routes, routes::meta, state::AppState};
+use crate::{contacts::trash, db, error::ApiError, openapi, routes, routes::meta, state::AppState};
 
 pub use crate::state::DEFAULT_BODY_LIMIT;
 
@@ -32,6 +32,8 @@ pub struct Config {
     pub body_limit: usize,
     /// How long a request may take before it is abandoned with a 503.
     pub request_timeout: Duration,
+    /// How long deleted contacts stay restorable in the trash (zero: a delete is final).
+    pub trash_retention: Duration,
 }
 
 /// The default request timeout.
@@ -42,6 +44,8 @@ pub struct Application {
     server: Server,
     port: u16,
     db: DatabaseConnection,
+    /// Purges expired trash entries while the server runs.
+    purger: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -63,6 +67,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             body_limit: config.body_limit,
+            trash_retention: config.trash_retention,
         });
         let timeout = config.request_timeout;
         // Built once; Swagger UI and `/api-docs/openapi.json` serve it.
@@ -83,6 +88,7 @@ impl Application {
         Ok(Self {
             server: server.run(),
             port,
+            purger: tokio::spawn(trash::purge_periodically(db.clone())),
             db,
         })
     }
@@ -99,7 +105,9 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        self.purger.abort();
+        stopped
     }
 }
 

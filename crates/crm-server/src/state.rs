@@ -14,4 +14,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long deleted contacts stay restorable (zero: a delete is final).
+    pub trash_retention: std::time::Duration,
 }

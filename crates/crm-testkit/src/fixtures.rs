@@ -11,7 +11,9 @@ use crm_server::{
         custom_field_value, list_item, tag, task, user,
     },
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use uuid::Uuid;
 
 /// A contact row with defaults: a private person created by `creator`.
@@ -53,6 +55,33 @@ pub fn now() -> DateTime<Utc> {
 /// Inserts a contact row and returns its ID.
 pub async fn insert(db: &DatabaseConnection, row: contact::ActiveModel) -> i32 {
     row.insert(db).await.expect("contact").id
+}
+
+/// `n` persons shared read-write, first name `first` and last name their number, inserted 500 to
+/// a statement (fast enough for batches of hundreds); returns their IDs in ascending order.
+pub async fn people(db: &DatabaseConnection, creator: Uuid, first: &str, n: usize) -> Vec<i32> {
+    let numbers: Vec<usize> = (0..n).collect();
+    for chunk in numbers.chunks(500) {
+        contact::Entity::insert_many(chunk.iter().map(|i| {
+            let mut row = person(creator, first, &format!("{i:04}"));
+            row.share_type = Set(ShareType::ReadWrite.value() as i16);
+            row
+        }))
+        .exec_without_returning(db)
+        .await
+        .expect("people");
+    }
+    let ids: Vec<i32> = contact::Entity::find()
+        .filter(contact::Column::FirstName.eq(first))
+        .order_by_asc(contact::Column::Id)
+        .all(db)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    assert_eq!(ids.len(), n, "persons named {first}");
+    ids
 }
 
 /// A contact with the given share type and optional access list, returning its ID.

@@ -345,6 +345,35 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
     Ok(())
 }
 
+/// Links contact `id` to the tags titled `titles`, creating the tags that do not exist yet.
+pub(super) async fn link_tags(
+    tx: &DatabaseTransaction,
+    id: i32,
+    titles: &[String],
+) -> Result<(), ApiError> {
+    if titles.is_empty() {
+        return Ok(());
+    }
+    tag::Entity::insert_many(titles.iter().map(|title| tag::ActiveModel {
+        title: Set(title.clone()),
+        ..Default::default()
+    }))
+    .on_conflict_do_nothing_on([tag::Column::Title])
+    .exec_without_returning(tx)
+    .await?;
+    let tags = tag::Entity::find()
+        .filter(tag::Column::Title.is_in(titles.to_vec()))
+        .all(tx)
+        .await?;
+    contact_tag::Entity::insert_many(tags.into_iter().map(|tag| contact_tag::ActiveModel {
+        contact_id: Set(id),
+        tag_id: Set(tag.id),
+    }))
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
 /// Creates a contact and returns it as `caller` sees it.
 pub async fn create(
     db: &DatabaseConnection,
@@ -440,25 +469,7 @@ async fn insert(
     .exec_without_returning(tx)
     .await?;
 
-    if !draft.tags.is_empty() {
-        tag::Entity::insert_many(draft.tags.iter().map(|title| tag::ActiveModel {
-            title: Set(title.clone()),
-            ..Default::default()
-        }))
-        .on_conflict_do_nothing_on([tag::Column::Title])
-        .exec_without_returning(tx)
-        .await?;
-        let tags = tag::Entity::find()
-            .filter(tag::Column::Title.is_in(draft.tags.clone()))
-            .all(tx)
-            .await?;
-        contact_tag::Entity::insert_many(tags.into_iter().map(|tag| contact_tag::ActiveModel {
-            contact_id: Set(id),
-            tag_id: Set(tag.id),
-        }))
-        .exec_without_returning(tx)
-        .await?;
-    }
+    link_tags(tx, id, &draft.tags).await?;
 
     load(tx, id, caller).await?.ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(

@@ -1,10 +1,15 @@
-//! The delete: one transaction that returns the contact as it was just before.
+//! Deleting contacts, one or a batch, in one transaction that returns them as they were just
+//! before; what they held is kept in the trash ([`super::trash`]) while the retention allows.
+
+use std::{collections::HashSet, time::Duration};
 
 use chrono::Utc;
 use crm_models::Contact;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult, Set,
+};
 
-use super::{load, not_found, snapshot::statement};
+use super::{Snapshot, load, load_many, not_found, snapshot::statement, trash};
 use crate::{actor::Actor, db::entities::audit_event, error::ApiError};
 
 /// The audit action of a deleted person.
@@ -17,45 +22,120 @@ pub const COMPANY_DELETED: &str = "CompanyDeleted";
 /// Not found → 404; found but the caller may not delete it → 403. The contact's infos, custom
 /// field values, tag links, tasks and access entries go with it (`ON DELETE CASCADE`); the people
 /// of a deleted company stay, their company link cleared (`ON DELETE SET NULL`); an audit record
-/// is written. Of two concurrent deletes of one contact, one succeeds and the other gets 404.
-pub async fn delete(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<Contact, ApiError> {
-    crate::db::write(db, |tx| async move { delete_in(&tx, id, caller).await }).await
+/// is written; with a `retention` above zero, all of it is kept in the trash that long. Of two
+/// concurrent deletes of one contact, one succeeds and the other gets 404.
+pub async fn delete(
+    db: &DatabaseConnection,
+    id: i32,
+    caller: &Actor,
+    retention: Duration,
+) -> Result<Contact, ApiError> {
+    crate::db::write(db, |tx| async move {
+        let snapshot = load(&*tx, id, caller).await?.ok_or_else(|| not_found(id))?;
+        if !snapshot.permissions.delete {
+            return Err(ApiError::Forbidden(format!(
+                "You may not delete contact {id}: it is not shared read-write, you are not on \
+                 its access list and you are not an administrator."
+            )));
+        }
+        remove(&tx, vec![snapshot], caller, retention)
+            .await?
+            .pop()
+            .ok_or_else(|| not_found(id))
+    })
+    .await
 }
 
-async fn delete_in(tx: &DatabaseTransaction, id: i32, caller: &Actor) -> Result<Contact, ApiError> {
-    let snapshot = load(tx, id, caller).await?.ok_or_else(|| not_found(id))?;
-    if !snapshot.permissions.delete {
-        return Err(ApiError::Forbidden(format!(
-            "You may not delete contact {id}: it is not shared read-write, you are not on its \
-             access list and you are not an administrator."
-        )));
+/// Deletes the contacts `ids` that exist and `caller` may delete, in one transaction, and returns
+/// them as they were just before, in the order of `ids` (each ID once). The others are skipped.
+/// The number of statements does not depend on how many there are.
+pub async fn delete_many(
+    db: &DatabaseConnection,
+    ids: &[i32],
+    caller: &Actor,
+    retention: Duration,
+) -> Result<Vec<Contact>, ApiError> {
+    let mut unique = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::new();
+    unique.extend(ids.iter().copied().filter(|id| seen.insert(*id)));
+    let unique = &unique;
+    crate::db::write(db, |tx| async move {
+        let deletable = load_many(&*tx, unique, caller)
+            .await?
+            .into_iter()
+            .filter(|snapshot| snapshot.permissions.delete)
+            .collect();
+        remove(&tx, deletable, caller, retention).await
+    })
+    .await
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Deleted {
+    id: i32,
+}
+
+/// Deletes the contacts of `snapshots` and returns those this transaction deleted (a concurrent
+/// delete may have taken some first), each with its audit record and, when kept, its trash
+/// entry.
+async fn remove(
+    tx: &DatabaseTransaction,
+    snapshots: Vec<Snapshot>,
+    caller: &Actor,
+    retention: Duration,
+) -> Result<Vec<Contact>, ApiError> {
+    if snapshots.is_empty() {
+        return Ok(Vec::new());
     }
     let backend = tx.get_database_backend();
-    let deleted = tx
-        .execute_raw(statement(
-            backend,
-            "DELETE FROM contacts WHERE id = $1",
-            vec![id.into()],
-        ))
-        .await?;
-    if deleted.rows_affected() != 1 {
-        return Err(not_found(id));
+    let ids: Vec<i32> = snapshots.iter().map(|s| s.contact.id).collect();
+    let kept = if retention.is_zero() {
+        None
+    } else {
+        Some(trash::collect(tx, &ids).await?)
+    };
+    let placeholders = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let gone: HashSet<i32> = Deleted::find_by_statement(statement(
+        backend,
+        &format!("DELETE FROM contacts WHERE id IN ({placeholders}) RETURNING id"),
+        ids.iter().map(|&id| id.into()).collect(),
+    ))
+    .all(tx)
+    .await?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    let contacts: Vec<Contact> = snapshots
+        .into_iter()
+        .map(|snapshot| snapshot.contact)
+        .filter(|contact| gone.contains(&contact.id))
+        .collect();
+    if contacts.is_empty() {
+        return Ok(contacts);
     }
-    let contact = snapshot.contact;
-    audit_event::Entity::insert(audit_event::ActiveModel {
-        occurred_at: Set(Utc::now()),
-        user_id: Set(Some(caller.id)),
-        action: Set(if contact.is_company {
-            COMPANY_DELETED
-        } else {
-            PERSON_DELETED
+    let now = Utc::now();
+    audit_event::Entity::insert_many(contacts.iter().map(|contact| {
+        audit_event::ActiveModel {
+            occurred_at: Set(now),
+            user_id: Set(Some(caller.id)),
+            action: Set(if contact.is_company {
+                COMPANY_DELETED
+            } else {
+                PERSON_DELETED
+            }
+            .to_owned()),
+            contact_id: Set(contact.id),
+            display_name: Set(contact.display_name.clone()),
+            ..Default::default()
         }
-        .to_owned()),
-        contact_id: Set(id),
-        display_name: Set(contact.display_name.clone()),
-        ..Default::default()
-    })
+    }))
     .exec_without_returning(tx)
     .await?;
-    Ok(contact)
+    if let Some(kept) = kept {
+        trash::keep(tx, kept, &contacts, caller, now, retention).await?;
+    }
+    Ok(contacts)
 }

@@ -13,11 +13,12 @@ mod create;
 mod delete;
 mod permissions;
 mod snapshot;
+pub mod trash;
 
 pub use create::{Draft, create, create_in};
-pub use delete::{COMPANY_DELETED, PERSON_DELETED, delete};
+pub use delete::{COMPANY_DELETED, PERSON_DELETED, delete, delete_many};
 pub use permissions::{Permissions, permissions};
-pub use snapshot::{Snapshot, load};
+pub use snapshot::{Snapshot, load, load_many};
 
 /// The contact as `caller` sees it: 404 when it does not exist, 403 when `caller` may not read it.
 pub async fn get(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<Contact, ApiError> {

@@ -1,9 +1,10 @@
 //! A contact as a caller sees it (`crm_models::Contact` with `CanEdit`/`CanDelete`), loaded in
 //! two queries whatever the contact holds: one for the contact with its creator, status, type,
-//! currency, task counts and the caller's access ([`CONTACT_SQL`]), one for all its children
-//! (infos, custom fields, tags, access list: [`CHILDREN_SQL`]).
+//! currency, task counts and the caller's access ([`contact_sql`]), one for all its children
+//! (infos, custom fields, tags, access list: [`children_sql`]); for any number of contacts
+//! ([`load_many`]).
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use crm_models::{
@@ -65,7 +66,10 @@ struct ContactRow {
     caller_listed: i64,
 }
 
-const CONTACT_SQL: &str = "\
+/// The contacts `c.id {which}` (see [`which`]) with everything that is one value per contact.
+fn contact_sql(which: &str) -> String {
+    format!(
+        "\
 SELECT c.id, c.is_company, c.first_name, c.last_name, c.company_name, c.about, c.industry, \
        c.share_type, c.created_at, c.small_photo_url, c.medium_photo_url, \
        u.id AS creator_id, u.display_name AS creator_name, u.title AS creator_title, \
@@ -87,9 +91,23 @@ JOIN users u ON u.id = c.created_by \
 LEFT JOIN list_items s ON s.id = c.status_id \
 LEFT JOIN list_items t ON t.id = c.type_id \
 LEFT JOIN currencies cur ON cur.abbreviation = c.currency \
-WHERE c.id = $1";
+WHERE c.id {which}"
+    )
+}
 
-/// The kinds of child rows [`CHILDREN_SQL`] returns, told apart by its `part` column.
+/// How a query names its contacts: one, `= $1`; or several, the IDs in a JSON array in `$1`,
+/// so that loading any number of contacts takes the same two statements.
+fn which(backend: DbBackend, many: bool) -> &'static str {
+    match (many, backend) {
+        (false, _) => "= $1",
+        (true, DbBackend::Postgres) => {
+            "IN (SELECT CAST(value AS INTEGER) FROM json_array_elements_text(CAST($1 AS json)))"
+        }
+        (true, _) => "IN (SELECT value FROM json_each($1))",
+    }
+}
+
+/// The kinds of child rows [`children_sql`] returns, told apart by its `part` column.
 mod part {
     /// A contact info or an address (`contact_infos`).
     pub const INFO: i32 = 1;
@@ -101,11 +119,12 @@ mod part {
     pub const ACCESS: i32 = 4;
 }
 
-/// One row of [`CHILDREN_SQL`]: generic columns whose meaning depends on `part`
+/// One row of [`children_sql`]: generic columns whose meaning depends on `part`
 /// ([`Child::try_from`] names them).
 #[derive(Debug, FromQueryResult)]
 struct ChildRow {
     part: i32,
+    contact_id: i32,
     id: Option<i32>,
     kind: Option<i16>,
     category: Option<i16>,
@@ -200,38 +219,39 @@ impl TryFrom<ChildRow> for Child {
     }
 }
 
-/// Every child of contact `$1` in one query, so loading a contact takes two queries however
-/// much it holds. Custom fields: those defined for all contacts (`$2`) or for the contact's kind
-/// (`$3` for companies, `$4` for persons) that have a value on it, and the headings (`$5`).
-static CHILDREN_SQL: LazyLock<String> = LazyLock::new(|| {
+/// Every child of the contacts `{which}` in one query, so loading contacts takes two queries
+/// however much they hold. Custom fields: those defined for all contacts (`$2`) or for the
+/// contact's kind (`$3` for companies, `$4` for persons) that have a value on it, and the
+/// headings (`$5`).
+fn children_sql(which: &str) -> String {
     format!(
         "\
-SELECT {info} AS part, i.id AS id, i.info_type AS kind, i.category AS category, \
-       i.data AS text1, i.street AS text2, i.city AS text3, i.state AS text4, i.zip AS text5, \
-       i.country AS text6, i.is_primary AS flag, CAST(NULL AS INTEGER) AS position, \
-       CAST(NULL AS UUID) AS user_id \
-FROM contact_infos i WHERE i.contact_id = $1 \
+SELECT {info} AS part, i.contact_id AS contact_id, i.id AS id, i.info_type AS kind, \
+       i.category AS category, i.data AS text1, i.street AS text2, i.city AS text3, \
+       i.state AS text4, i.zip AS text5, i.country AS text6, i.is_primary AS flag, \
+       CAST(NULL AS INTEGER) AS position, CAST(NULL AS UUID) AS user_id \
+FROM contact_infos i WHERE i.contact_id {which} \
 UNION ALL \
-SELECT {field}, f.id, f.field_type, NULL, f.label, f.mask, v.value, NULL, NULL, NULL, NULL, \
-       f.position, NULL \
-FROM custom_fields f \
-LEFT JOIN custom_field_values v ON v.field_id = f.id AND v.contact_id = $1 \
-WHERE f.entity_type IN ($2, (SELECT CASE WHEN c.is_company THEN $3 ELSE $4 END \
-                             FROM contacts c WHERE c.id = $1)) \
-  AND (v.contact_id IS NOT NULL OR f.field_type = $5) \
+SELECT {field}, c.id, f.id, f.field_type, NULL, f.label, f.mask, v.value, NULL, NULL, NULL, \
+       NULL, f.position, NULL \
+FROM contacts c \
+JOIN custom_fields f ON f.entity_type IN ($2, CASE WHEN c.is_company THEN $3 ELSE $4 END) \
+LEFT JOIN custom_field_values v ON v.field_id = f.id AND v.contact_id = c.id \
+WHERE c.id {which} AND (v.contact_id IS NOT NULL OR f.field_type = $5) \
 UNION ALL \
-SELECT {tag}, g.id, NULL, NULL, g.title, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
-FROM contact_tags ct JOIN tags g ON g.id = ct.tag_id WHERE ct.contact_id = $1 \
+SELECT {tag}, ct.contact_id, g.id, NULL, NULL, g.title, NULL, NULL, NULL, NULL, NULL, NULL, \
+       NULL, NULL \
+FROM contact_tags ct JOIN tags g ON g.id = ct.tag_id WHERE ct.contact_id {which} \
 UNION ALL \
-SELECT {access}, NULL, NULL, NULL, u.display_name, u.title, u.avatar_small, u.profile_url, \
-       NULL, NULL, NULL, NULL, u.id \
-FROM contact_access a JOIN users u ON u.id = a.user_id WHERE a.contact_id = $1",
+SELECT {access}, a.contact_id, NULL, NULL, NULL, u.display_name, u.title, u.avatar_small, \
+       u.profile_url, NULL, NULL, NULL, NULL, u.id \
+FROM contact_access a JOIN users u ON u.id = a.user_id WHERE a.contact_id {which}",
         info = part::INFO,
         field = part::FIELD,
         tag = part::TAG,
         access = part::ACCESS,
     )
-});
+}
 
 pub(super) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
@@ -266,24 +286,68 @@ pub async fn load(
     id: i32,
     caller: &Actor,
 ) -> Result<Option<Snapshot>, ApiError> {
-    let backend = db.get_database_backend();
-    let now = Utc::now();
-    let Some(row) = ContactRow::find_by_statement(statement(
-        backend,
-        CONTACT_SQL,
-        vec![id.into(), false.into(), now.into(), caller.id.into()],
-    ))
-    .one(db)
-    .await?
-    else {
-        return Ok(None);
-    };
+    Ok(fetch(db, Ids::One(id), caller).await?.pop())
+}
 
-    let children = ChildRow::find_by_statement(statement(
+/// The contacts `ids` that exist, as they are now, seen by `caller`, in the order of `ids`:
+/// two statements however many they are.
+pub async fn load_many(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+    caller: &Actor,
+) -> Result<Vec<Snapshot>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = fetch(db, Ids::Many(ids), caller).await?;
+    let order: HashMap<i32, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    found.sort_by_key(|snapshot| order.get(&snapshot.contact.id).copied());
+    Ok(found)
+}
+
+/// Which contacts to load.
+#[derive(Clone, Copy)]
+enum Ids<'a> {
+    One(i32),
+    Many(&'a [i32]),
+}
+
+async fn fetch(
+    db: &impl ConnectionTrait,
+    ids: Ids<'_>,
+    caller: &Actor,
+) -> Result<Vec<Snapshot>, ApiError> {
+    let backend = db.get_database_backend();
+    let (which, param): (_, Value) = match ids {
+        Ids::One(id) => (which(backend, false), id.into()),
+        Ids::Many(ids) => (
+            which(backend, true),
+            serde_json::to_string(ids)
+                .map_err(|error| ApiError::Internal(error.into()))?
+                .into(),
+        ),
+    };
+    let rows = ContactRow::find_by_statement(statement(
         backend,
-        &CHILDREN_SQL,
+        &contact_sql(which),
         vec![
-            id.into(),
+            param.clone(),
+            false.into(),
+            Utc::now().into(),
+            caller.id.into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut children: HashMap<i32, Vec<ChildRow>> = HashMap::new();
+    for child in ChildRow::find_by_statement(statement(
+        backend,
+        &children_sql(which),
+        vec![
+            param,
             custom_field::FOR_CONTACT.into(),
             custom_field::FOR_COMPANY.into(),
             custom_field::FOR_PERSON.into(),
@@ -291,7 +355,21 @@ pub async fn load(
         ],
     ))
     .all(db)
-    .await?;
+    .await?
+    {
+        children.entry(child.contact_id).or_default().push(child);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mine = children.remove(&row.id).unwrap_or_default();
+            build(row, mine, caller)
+        })
+        .collect()
+}
+
+/// A snapshot from the contact's row and its child rows.
+fn build(row: ContactRow, children: Vec<ChildRow>, caller: &Actor) -> Result<Snapshot, ApiError> {
+    let id = row.id;
     let mut infos = Vec::new();
     let mut fields = Vec::new();
     let mut tags = Vec::new();
@@ -427,8 +505,8 @@ pub async fn load(
         can_delete: permissions.delete,
         id: row.id,
     };
-    Ok(Some(Snapshot {
+    Ok(Snapshot {
         contact,
         permissions,
-    }))
+    })
 }

@@ -125,7 +125,9 @@ pub mod currency {
 pub mod contact {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "contacts")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -156,7 +158,9 @@ pub mod contact {
 pub mod contact_info {
     use sea_orm::{Set, entity::prelude::*};
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "contact_infos")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -248,7 +252,9 @@ pub mod custom_field {
 pub mod custom_field_value {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "custom_field_values")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -280,7 +286,9 @@ pub mod tag {
 pub mod contact_tag {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "contact_tags")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -296,7 +304,9 @@ pub mod contact_tag {
 pub mod task {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "tasks")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -315,7 +325,9 @@ pub mod task {
 pub mod contact_access {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "contact_access")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -358,6 +370,28 @@ pub mod setting {
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
         pub value: String,
+    }
+
+    plain_entity!();
+}
+
+/// Deleted contacts kept for a while so that they can be restored (`crate::contacts::trash`).
+pub mod contact_trash {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contact_trash")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub contact_id: i32,
+        pub display_name: String,
+        pub is_company: bool,
+        pub deleted_by: Option<Uuid>,
+        pub deleted_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        /// `crate::contacts::trash::Kept` as JSON.
+        #[sea_orm(column_type = "Text")]
+        pub payload: String,
     }
 
     plain_entity!();

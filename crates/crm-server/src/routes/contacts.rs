@@ -11,11 +11,7 @@ use crate::{
     state::AppState,
 };
 
-use super::shared::{AcceptsJson, BodyErrors, CommonErrors, parse_contact_id};
-
-fn contact_id(req: &HttpRequest) -> Result<i32, ApiError> {
-    parse_contact_id(req.match_info().get("contactid").unwrap_or_default())
-}
+use super::shared::{AcceptsJson, BodyErrors, CommonErrors, contact_id};
 
 /// Delete a contact
 ///
@@ -51,7 +47,9 @@ pub async fn delete_contact(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Contact>, ApiError> {
     let id = contact_id(&req)?;
-    Ok(web::Json(contacts::delete(&state.db, id, &caller.0).await?))
+    Ok(web::Json(
+        contacts::delete(&state.db, id, &caller.0, state.trash_retention).await?,
+    ))
 }
 
 /// Get a contact

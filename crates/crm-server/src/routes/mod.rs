@@ -6,6 +6,7 @@ pub mod meta;
 pub mod reference;
 pub mod shared;
 pub mod tasks;
+pub mod trash;
 
 use actix_web::{FromRequest, Handler, Responder, Route, http::Method, web};
 
@@ -83,6 +84,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/api/2.0/crm/contact/{contactid:[0-9]+}")
             .on(Method::GET, contacts::get_contact)
             .on(Method::DELETE, contacts::delete_contact),
+        Endpoint::new("/api/2.0/crm/contact").on(Method::PUT, trash::delete_contacts),
+        Endpoint::new("/api/2.0/crm/contact/trash").on(Method::GET, trash::list_trash),
+        Endpoint::new("/api/2.0/crm/contact/{contactid:[0-9]+}/restore")
+            .on(Method::POST, trash::restore_contact),
+        Endpoint::new("/api/2.0/crm/contact/trash/{contactid:[0-9]+}")
+            .on(Method::DELETE, trash::erase_contact),
         Endpoint::new("/api/2.0/crm/contact/person").on(Method::POST, contacts::create_person),
         Endpoint::new("/api/2.0/crm/contact/company").on(Method::POST, contacts::create_company),
         Endpoint::new("/api/2.0/crm/contact/status")

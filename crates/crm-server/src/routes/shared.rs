@@ -74,6 +74,11 @@ impl FromRequest for AcceptsJson {
     }
 }
 
+/// The `{contactid}` of the request's path ([`parse_contact_id`]).
+pub fn contact_id(req: &HttpRequest) -> Result<i32, ApiError> {
+    parse_contact_id(req.match_info().get("contactid").unwrap_or_default())
+}
+
 /// Parses a contact ID from the path: decimal digits, 1..=2147483647. Leading zeros are
 /// allowed, as ONLYOFFICE allows them: `007` is 7.
 pub fn parse_contact_id(raw: &str) -> Result<i32, ApiError> {

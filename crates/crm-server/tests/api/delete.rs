@@ -273,9 +273,14 @@ async fn a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_conta
     let mut counts = Vec::new();
     for id in [bare, full] {
         statements.store(0, Ordering::SeqCst);
-        crm_server::contacts::delete(&counted, id, &app.admin)
-            .await
-            .unwrap();
+        crm_server::contacts::delete(
+            &counted,
+            id,
+            &app.admin,
+            crm_server::contacts::trash::DEFAULT_RETENTION,
+        )
+        .await
+        .unwrap();
         counts.push(statements.load(Ordering::SeqCst));
     }
     assert!(counts[0] > 0);

@@ -100,6 +100,7 @@ impl TestApp {
             workers: Some(2),
             body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
             request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
+            trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
         };
         configure(&mut config);
         let app = Application::build(config).await.expect("server starts");

@@ -18,3 +18,5 @@ mod limits;
 mod parity;
 mod polish;
 mod processes;
+mod race;
+mod trash;

@@ -14,7 +14,6 @@ use std::{
 use actix_web::ResponseError;
 use chrono::Utc;
 use crm_models::ShareType;
-use futures::future::join_all;
 use reqwest::header;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -22,10 +21,6 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
 
 use crm_server::{
     db::{self, DbConfig, Failure},
@@ -36,96 +31,12 @@ use crm_testkit::entities::{contact, custom_field, list_item, task};
 use crate::{
     fixtures,
     helpers::{Backend, TestApp, count, orphans},
+    race::{raw_request, release_together},
 };
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A whole HTTP/1.1 request as the administrator, with `Connection: close`.
-fn http_request(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Vec<u8> {
-    let body = body
-        .map(|body| serde_json::to_vec(body).expect("JSON"))
-        .unwrap_or_default();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Authorization: {}\r\n",
-        app.admin_key
-    );
-    if !body.is_empty() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut request = head.into_bytes();
-    request.extend_from_slice(&body);
-    request
-}
-
-/// A response: its status and its JSON body (`Null` when empty).
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-impl Answer {
-    fn message(&self) -> &str {
-        self.body["Message"].as_str().unwrap_or_default()
-    }
-}
-
-/// Sends `requests` so that the server gets them all at the same moment: a connection is opened
-/// for each, each request is written but for its last byte, and then the last bytes are written
-/// one after the other in a tight loop. Returns the answers in the order of `requests`.
-async fn release_together(app: &TestApp, requests: &[Vec<u8>]) -> Vec<Answer> {
-    let address = app.address.trim_start_matches("http://");
-    let mut streams = Vec::with_capacity(requests.len());
-    for _ in requests {
-        let stream = TcpStream::connect(address).await.expect("connect");
-        stream.set_nodelay(true).expect("TCP_NODELAY");
-        streams.push(stream);
-    }
-    for (stream, request) in streams.iter_mut().zip(requests) {
-        stream
-            .write_all(&request[..request.len() - 1])
-            .await
-            .expect("write");
-    }
-    // Give the server the time to read what it has so far: every request then waits for one
-    // byte only.
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    for (stream, request) in streams.iter_mut().zip(requests) {
-        stream
-            .write_all(&request[request.len() - 1..])
-            .await
-            .expect("write the last byte");
-    }
-    join_all(streams.into_iter().map(read_answer)).await
-}
-
-/// Reads a response to the end (the request said `Connection: close`).
-async fn read_answer(mut stream: TcpStream) -> Answer {
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut response))
-        .await
-        .expect("an answer within 15 s")
-        .expect("read the answer");
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|status| status.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {text:?}"));
-    let body = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
-    };
-    Answer { status, body }
-}
 
 /// A list item row (a contact status unless `kind` says otherwise) for direct inserts.
 fn list_item_row(kind: i16, title: &str) -> list_item::ActiveModel {
@@ -170,21 +81,21 @@ async fn writes_racing_a_delete_get_201_or_422_and_leave_no_orphans(backend: Bac
         row.share_type = Set(ShareType::ReadWrite.value() as i16);
         let company = fixtures::insert(&app.db, row).await;
 
-        let mut requests = vec![http_request(
-            &app,
+        let mut requests = vec![raw_request(
+            &app.admin_key,
             "DELETE",
             &format!("/api/2.0/crm/contact/{company}"),
             None,
         )];
         for i in 0..WRITES {
-            requests.push(http_request(
-                &app,
+            requests.push(raw_request(
+                &app.admin_key,
                 "POST",
                 "/api/2.0/crm/task",
                 Some(&json!({"ContactId": company, "Title": format!("Task {round}.{i}")})),
             ));
-            requests.push(http_request(
-                &app,
+            requests.push(raw_request(
+                &app.admin_key,
                 "POST",
                 "/api/2.0/crm/contact/person",
                 Some(&json!({"FirstName": format!("Person {round}.{i}"), "CompanyId": company})),
@@ -285,7 +196,7 @@ async fn simultaneous_creates_of_one_title_make_one_item(backend: Backend) {
             .unwrap();
         let requests: Vec<_> = variants
             .iter()
-            .map(|title| http_request(&app, "POST", path, Some(&json!({"Title": title}))))
+            .map(|title| raw_request(&app.admin_key, "POST", path, Some(&json!({"Title": title}))))
             .collect();
         let answers = release_together(&app, &requests).await;
         let created: Vec<_> = answers.iter().filter(|a| a.status == 201).collect();
@@ -479,6 +390,8 @@ pub(crate) fn base_body(method: &str, path: &str, ids: &Ids) -> Option<Value> {
         ("post", "/api/2.0/crm/{entityType}/customfield") => Some(json!({
             "Label": "Nul", "FieldType": 0, "Mask": "", "Position": null
         })),
+        // IDs that name no contact: the batch deletes nothing and answers 200.
+        ("put", "/api/2.0/crm/contact") => Some(json!({"contactids": [2147483647]})),
         _ => None,
     }
 }
@@ -558,10 +471,10 @@ async fn nul_in_any_text_property_is_a_400_naming_it(backend: Backend) {
                 .unwrap_or_else(|| panic!("{method} {template}: a body that is not JSON"));
             let mut paths = Vec::new();
             string_paths(&document, schema, "", 0, &mut paths);
-            assert!(
-                !paths.is_empty(),
-                "{method} {template}: a body without a single string property"
-            );
+            if paths.is_empty() {
+                // A body of numbers only (the batch delete's IDs): no text to carry U+0000.
+                continue;
+            }
             let base = base_body(method, template, &ids).unwrap_or_else(|| {
                 panic!("{method} {template}: a new operation with a body; give it a base body here")
             });
