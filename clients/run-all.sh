@@ -160,9 +160,13 @@ consumer_python() {
   # --fail-on-warning: a construct of openapi.yaml the generator cannot map fails the run.
   timeout 300 openapi-python-client generate --path "$SPEC" --config config.yaml --meta none \
     --output-path generated/crm_contacts_client --fail-on-warning
+  # The same program against a server on SQLite, then on a fresh PostgreSQL database.
   start_server python
   PYTHONPATH=generated timeout 120 python example.py --url "$BASE_URL" --key "$API_KEY"
-  summary "python: ok (openapi-python-client $(pip show openapi-python-client | sed -n 's/^Version: //p'))"
+  stop_server
+  start_server --postgres python-postgres
+  PYTHONPATH=generated timeout 120 python example.py --url "$BASE_URL" --key "$API_KEY"
+  summary "python: ok (openapi-python-client $(pip show openapi-python-client | sed -n 's/^Version: //p'); SQLite and PostgreSQL)"
 }
 
 consumer_typescript() {
@@ -171,9 +175,13 @@ consumer_typescript() {
   timeout 120 "$NODE_BIN/openapi-typescript" "$SPEC" --enum -o generated/crm-api.ts
   timeout 300 "$NODE_BIN/tsc" -p tsconfig.json --noEmit
   timeout 300 "$NODE_BIN/tsc" -p tsconfig.json
+  # The same program against a server on SQLite, then on a fresh PostgreSQL database.
   start_server typescript
   CRM_BASE_URL="$BASE_URL" CRM_API_KEY="$API_KEY" timeout 120 node dist/src/example.js
-  summary "typescript: ok (openapi-typescript $(version openapi-typescript), openapi-fetch $(version openapi-fetch), tsc $(version typescript))"
+  stop_server
+  start_server --postgres typescript-postgres
+  CRM_BASE_URL="$BASE_URL" CRM_API_KEY="$API_KEY" timeout 120 node dist/src/example.js
+  summary "typescript: ok (openapi-typescript $(version openapi-typescript), openapi-fetch $(version openapi-fetch), tsc $(version typescript); SQLite and PostgreSQL)"
 }
 
 consumer_lint() {
