@@ -354,6 +354,14 @@ pub(super) async fn link_tags(
     if titles.is_empty() {
         return Ok(());
     }
+    // The tags that exist are read `FOR KEY SHARE` first, so that an erasure removing unused
+    // tags (`trash::erase`) either sees this link or has removed the tag before, which is then
+    // created again below (PostgreSQL; SQLite's write transaction excludes every other writer).
+    tag::Entity::find()
+        .filter(tag::Column::Title.is_in(titles.to_vec()))
+        .lock(LockType::KeyShare)
+        .all(tx)
+        .await?;
     tag::Entity::insert_many(titles.iter().map(|title| tag::ActiveModel {
         title: Set(title.clone()),
         ..Default::default()

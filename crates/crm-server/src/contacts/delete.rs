@@ -6,7 +6,8 @@ use std::{collections::HashSet, time::Duration};
 use chrono::Utc;
 use crm_models::Contact;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult, Set,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, Set,
 };
 
 use super::{Snapshot, load, load_many, not_found, snapshot::statement, trash};
@@ -31,6 +32,7 @@ pub async fn delete(
     retention: Duration,
 ) -> Result<Contact, ApiError> {
     crate::db::write(db, |tx| async move {
+        lock(&tx, &[id]).await?;
         let snapshot = load(&*tx, id, caller).await?.ok_or_else(|| not_found(id))?;
         if !snapshot.permissions.delete {
             return Err(ApiError::Forbidden(format!(
@@ -60,6 +62,7 @@ pub async fn delete_many(
     unique.extend(ids.iter().copied().filter(|id| seen.insert(*id)));
     let unique = &unique;
     crate::db::write(db, |tx| async move {
+        lock(&tx, unique).await?;
         let deletable = load_many(&*tx, unique, caller)
             .await?
             .into_iter()
@@ -73,6 +76,29 @@ pub async fn delete_many(
 #[derive(Debug, FromQueryResult)]
 struct Deleted {
     id: i32,
+}
+
+/// On PostgreSQL, locks the contacts `ids` for the delete (`FOR UPDATE`, in ID order so that
+/// overlapping batches cannot deadlock) before anything is read: a write that refers to one of
+/// them (a task, a person of a company, both read it `FOR KEY SHARE`) either has committed — and
+/// the snapshot, the trash and the `DELETE` all see its row — or waits for the delete and then
+/// finds the contact gone. SQLite's write transaction already excludes every other writer.
+async fn lock(tx: &DatabaseTransaction, ids: &[i32]) -> Result<(), ApiError> {
+    let backend = tx.get_database_backend();
+    if backend != DbBackend::Postgres || ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tx.execute_raw(statement(
+        backend,
+        &format!("SELECT id FROM contacts WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE"),
+        ids.iter().map(|&id| id.into()).collect(),
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Deletes the contacts of `snapshots` and returns those this transaction deleted (a concurrent

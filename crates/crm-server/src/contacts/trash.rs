@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use crm_models::{Contact, Employee, TrashEntry};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect,
-    Set,
+    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
     sea_query::{Expr, LockType},
 };
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,24 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 pub const PERSON_RESTORED: &str = "PersonRestored";
 /// The audit action of a restored company.
 pub const COMPANY_RESTORED: &str = "CompanyRestored";
+
+/// The PostgreSQL advisory-lock key that makes restores and erasures take turns: a company and
+/// its people restored at the same moment must each see the other's rows to link them again.
+const TRASH_LOCK: i64 = 0x0C12_7A54;
+
+/// Inside a transaction: waits until no other restore or erasure runs (PostgreSQL; on SQLite the
+/// write transaction already excludes every other writer).
+async fn take_turn(tx: &DatabaseTransaction) -> Result<(), ApiError> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(statement(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![TRASH_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
 
 /// The most entries one purge run removes.
 pub const PURGE_BATCH: u64 = 1000;
@@ -273,6 +291,7 @@ pub async fn restore(
     caller: &Actor,
 ) -> Result<Contact, ApiError> {
     db::write(db, |tx| async move {
+        take_turn(&tx).await?;
         let entry = entry(&tx, id).await?;
         if !may_restore(caller, &entry) {
             return Err(ApiError::Forbidden(format!(
@@ -452,11 +471,8 @@ pub async fn erase(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<(
         ));
     }
     db::write(db, |tx| async move {
-        let entry = contact_trash::Entity::find_by_id(id)
-            .lock(LockType::Update)
-            .one(&*tx)
-            .await?
-            .ok_or_else(|| not_in_trash(id))?;
+        take_turn(&tx).await?;
+        let entry = entry(&tx, id).await?;
         let kept: Option<Kept> = serde_json::from_str(&entry.payload).ok();
         contact_trash::Entity::delete_by_id(id).exec(&*tx).await?;
         audit_event::Entity::update_many()
@@ -465,6 +481,13 @@ pub async fn erase(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<(
             .exec(&*tx)
             .await?;
         if let Some(kept) = kept.filter(|kept| !kept.tags.is_empty()) {
+            // Locked first: a create linking one of them either has committed (the tag is in
+            // use and stays) or waits and then creates the tag again (`create::link_tags`).
+            tag::Entity::find()
+                .filter(tag::Column::Title.is_in(kept.tags.clone()))
+                .lock(LockType::Update)
+                .all(&*tx)
+                .await?;
             let used = contact_tag::Entity::find()
                 .select_only()
                 .column(contact_tag::Column::TagId);

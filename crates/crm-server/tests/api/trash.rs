@@ -1924,6 +1924,196 @@ async fn an_erased_contact_leaves_no_personal_data_in_any_table(backend: Backend
     .await;
 }
 
+/// A company and a person, each released for deletion together with writes that refer to it
+/// (tasks on the person, people of the company): every write that got 201 comes back with the
+/// restore — the delete either saw it, or the write found the contact gone (422).
+async fn writes_racing_a_delete_come_back_with_the_restore(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    for round in 0..8 {
+        let mut person = fixtures::person(app.admin.id, &format!("Racer {round}"), "X");
+        person.share_type = Set(crm_models::ShareType::ReadWrite.value() as i16);
+        let x = fixtures::insert(&app.db, person).await;
+        let mut company = fixtures::company(app.admin.id, &format!("Race Co {round}"));
+        company.share_type = Set(crm_models::ShareType::ReadWrite.value() as i16);
+        let c = fixtures::insert(&app.db, company).await;
+        let key = &app.admin_key;
+        let mut requests = vec![
+            raw_request(key, "DELETE", &format!("{CONTACTS}/{x}"), None),
+            raw_request(key, "PUT", CONTACTS, Some(&json!({"contactids": [c]}))),
+        ];
+        for i in 0..4 {
+            requests.push(raw_request(
+                key,
+                "POST",
+                "/api/2.0/crm/task",
+                Some(&json!({"Title": format!("T{i}"), "ContactId": x})),
+            ));
+            requests.push(raw_request(
+                key,
+                "POST",
+                "/api/2.0/crm/contact/person",
+                Some(&json!({"FirstName": format!("P{i}"), "CompanyId": c})),
+            ));
+        }
+        let answers = release_together(&app, &requests).await;
+        assert_eq!(answers[0].status, 200, "{:?}", answers[0]);
+        assert_eq!(answers[1].status, 200, "{:?}", answers[1]);
+        let mut tasks = 0;
+        let mut people = Vec::new();
+        for (i, answer) in answers.iter().enumerate().skip(2) {
+            match (i % 2 == 0, answer.status) {
+                (true, 201) => tasks += 1,
+                (false, 201) => people.push(answer.body["ID"].as_i64().unwrap()),
+                (_, 422) => {}
+                other => panic!("round {round}: {other:?} {answer:?}"),
+            }
+        }
+        assert_eq!(
+            answers[0].body["TaskCount"], tasks,
+            "round {round}: the delete returns the contact with every task it deleted"
+        );
+        let client = reqwest::Client::new();
+        for id in [x, c] {
+            let restored: Value = client
+                .post(app.url(&format!("{CONTACTS}/{id}/restore")))
+                .header(header::AUTHORIZATION, key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if id == x {
+                assert_eq!(restored["TaskCount"], tasks, "round {round}: {restored}");
+            }
+        }
+        for person in people {
+            let linked = count(
+                &app.db,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM contacts WHERE id = {person} AND company_id = {c}"
+                ),
+            )
+            .await;
+            assert_eq!(
+                linked, 1,
+                "round {round}: person {person} is linked to {c} again"
+            );
+        }
+    }
+    assert_eq!(orphans(&app.db).await, 0);
+}
+
+/// A company and its people, deleted together, restored at the same moment: every person is
+/// linked to the company again, whichever restore ran first.
+async fn a_company_and_its_people_restored_at_once_are_linked_again(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    for round in 0..6 {
+        let c = fixtures::insert(
+            &app.db,
+            fixtures::company(app.admin.id, &format!("Together {round}")),
+        )
+        .await;
+        let mut people = Vec::new();
+        for i in 0..3 {
+            let mut row = fixtures::person(app.admin.id, &format!("Member {round}.{i}"), "T");
+            row.company_id = Set(Some(c));
+            people.push(fixtures::insert(&app.db, row).await);
+        }
+        let ids: Vec<i32> = std::iter::once(c).chain(people.iter().copied()).collect();
+        let client = reqwest::Client::new();
+        let deleted = client
+            .put(app.url(CONTACTS))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .json(&json!({"contactids": ids}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 200);
+        let requests: Vec<Vec<u8>> = ids
+            .iter()
+            .map(|id| {
+                raw_request(
+                    &app.admin_key,
+                    "POST",
+                    &format!("{CONTACTS}/{id}/restore"),
+                    None,
+                )
+            })
+            .collect();
+        for answer in release_together(&app, &requests).await {
+            assert_eq!(answer.status, 200, "round {round}: {answer:?}");
+        }
+        let linked = count(
+            &app.db,
+            &format!("SELECT COUNT(*) AS n FROM contacts WHERE company_id = {c}"),
+        )
+        .await;
+        assert_eq!(
+            linked, 3,
+            "round {round}: every person is linked to {c} again"
+        );
+    }
+}
+
+/// An erasure removing a tag no contact uses, released together with creates that use the tag:
+/// every created contact keeps the tag.
+async fn an_erasure_racing_creates_of_its_tag_leaves_them_their_tag(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let client = reqwest::Client::new();
+    for round in 0..8 {
+        let tag = format!("fleeting-{round}");
+        let created: Value = client
+            .post(app.url("/api/2.0/crm/contact/person"))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .json(&json!({"FirstName": "Erased", "Tags": [tag]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let e = created["ID"].as_i64().unwrap();
+        let deleted = client
+            .delete(app.url(&format!("{CONTACTS}/{e}")))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 200);
+        let mut requests = vec![raw_request(
+            &app.admin_key,
+            "DELETE",
+            &format!("{TRASH}/{e}"),
+            None,
+        )];
+        for i in 0..4 {
+            requests.push(raw_request(
+                &app.admin_key,
+                "POST",
+                "/api/2.0/crm/contact/person",
+                Some(&json!({"FirstName": format!("Keeper {i}"), "Tags": [tag]})),
+            ));
+        }
+        let answers = release_together(&app, &requests).await;
+        assert_eq!(answers[0].status, 204, "{:?}", answers[0]);
+        for answer in &answers[1..] {
+            assert_eq!(answer.status, 201, "{answer:?}");
+            let id = answer.body["ID"].as_i64().unwrap();
+            let read: Value = client
+                .get(app.url(&format!("{CONTACTS}/{id}")))
+                .header(header::AUTHORIZATION, &app.admin_key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(read["Tags"], json!([tag]), "round {round}: {read}");
+        }
+    }
+}
+
 crate::backend_tests!(
     a_batch_delete_refuses_bad_lists_naming_the_property,
     a_batch_delete_returns_the_deleted_contacts_as_get_showed_them_and_skips_the_rest,
@@ -1947,6 +2137,9 @@ crate::backend_tests!(
     erasure_is_for_administrators_and_for_what_is_in_the_trash,
     an_erased_contact_leaves_no_personal_data_in_any_table,
     the_rust_client_batch_deletes_lists_restores_and_erases,
+    writes_racing_a_delete_come_back_with_the_restore,
+    a_company_and_its_people_restored_at_once_are_linked_again,
+    an_erasure_racing_creates_of_its_tag_leaves_them_their_tag,
 );
 
 /// The generated Rust client covers the four operations: a batch delete, the trash list, a
