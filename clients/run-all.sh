@@ -110,7 +110,9 @@ start_server() {
     database_url="$PG_SERVER/$PG_DATABASE"
   fi
   API_KEY="$(python3 -c 'import uuid; print(str(uuid.uuid4()).upper())')"
-  CRM_BOOTSTRAP_API_KEY="$API_KEY" RUST_LOG=info \
+  # No rate limits: schemathesis and the examples send thousands of requests with one key, and
+  # bad keys on purpose (tests/api/rate.rs proves the limits).
+  CRM_BOOTSTRAP_API_KEY="$API_KEY" RUST_LOG=info CRM_RATE_LIMIT=0 CRM_BAD_KEY_LIMIT=0 \
     "$SERVER_BIN" --bind 127.0.0.1:0 --database-url "$database_url" "$@" >"$log" 2>&1 &
   SERVER_PID=$!
   BASE_URL=""
@@ -164,9 +166,13 @@ consumer_python() {
   start_server python
   PYTHONPATH=generated timeout 120 python example.py --url "$BASE_URL" --key "$API_KEY"
   stop_server
+  # Its retry on 429, against a tiny budget (the flag wins over CRM_RATE_LIMIT=0): about 7 s.
+  start_server python-rate-limit --rate-limit 3
+  PYTHONPATH=generated timeout 60 python example.py --url "$BASE_URL" --key "$API_KEY" --rate-limit-demo
+  stop_server
   start_server --postgres python-postgres
   PYTHONPATH=generated timeout 120 python example.py --url "$BASE_URL" --key "$API_KEY"
-  summary "python: ok (openapi-python-client $(pip show openapi-python-client | sed -n 's/^Version: //p'); SQLite and PostgreSQL)"
+  summary "python: ok (openapi-python-client $(pip show openapi-python-client | sed -n 's/^Version: //p'); SQLite and PostgreSQL; 429 retried after Retry-After on a budget of 3 per 10 s)"
 }
 
 consumer_typescript() {
@@ -179,9 +185,13 @@ consumer_typescript() {
   start_server typescript
   CRM_BASE_URL="$BASE_URL" CRM_API_KEY="$API_KEY" timeout 120 node dist/src/example.js
   stop_server
+  # Its retry on 429, against a tiny budget (the flag wins over CRM_RATE_LIMIT=0): about 7 s.
+  start_server typescript-rate-limit --rate-limit 3
+  CRM_BASE_URL="$BASE_URL" CRM_API_KEY="$API_KEY" timeout 60 node dist/src/example.js --rate-limit-demo
+  stop_server
   start_server --postgres typescript-postgres
   CRM_BASE_URL="$BASE_URL" CRM_API_KEY="$API_KEY" timeout 120 node dist/src/example.js
-  summary "typescript: ok (openapi-typescript $(version openapi-typescript), openapi-fetch $(version openapi-fetch), tsc $(version typescript); SQLite and PostgreSQL)"
+  summary "typescript: ok (openapi-typescript $(version openapi-typescript), openapi-fetch $(version openapi-fetch), tsc $(version typescript); SQLite and PostgreSQL; 429 retried after Retry-After on a budget of 3 per 10 s)"
 }
 
 consumer_lint() {

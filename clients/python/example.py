@@ -14,11 +14,24 @@ ones in the trash, restores one (it is back, under the same ID) and erases anoth
 The key goes in the Authorization header as it is, without `Bearer `:
 ``AuthenticatedClient(base_url=url, token=key, prefix="")``. The server also accepts
 ``Authorization: Bearer <key>``, the client's default (``prefix="Bearer"``).
+
+Rate limits: past its budget the server answers 429 with ``Retry-After`` (seconds) and an
+``Error`` (``Code`` ``rate_limited``). ``with_retry`` wraps a call of the client: on a 429 it waits
+``Retry-After`` seconds (at most 30) and sends the request again, at most 3 times, logging each
+wait. With ``--rate-limit-demo`` (against a server started with a tiny budget, e.g.
+``--rate-limit 3``) the program sends two requests more than the budget through it and checks
+that a 429 came back with ``Retry-After``, ``RateLimit-Policy`` and ``RateLimit``, and that every
+request got through in the end.
 """
 
 import argparse
+import email.utils
+import logging
 import os
+import re
 import sys
+import time
+from http import HTTPStatus
 
 import httpx
 
@@ -45,6 +58,54 @@ from crm_contacts_client.models import (
 # An ID that names no contact: the batch delete skips it.
 NO_SUCH_CONTACT = 2147483647
 
+# with_retry: how many times a request refused with 429 is sent again, and the longest wait.
+MAX_RETRIES = 3
+MAX_WAIT_SECONDS = 30.0
+
+log = logging.getLogger("crm.example")
+
+
+def retry_after_seconds(headers):
+    """The wait a 429 asks for: `Retry-After` in seconds (or as an HTTP date), within 0..30 s.
+
+    Without a readable `Retry-After`, one second."""
+    value = headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            seconds = 1.0
+    return min(max(seconds, 0.0), MAX_WAIT_SECONDS)
+
+
+def with_retry(call, *args, on_429=None, **kwargs):
+    """`call(*args, **kwargs)` (a `sync_detailed` of the client), sent again after a 429.
+
+    A 429 means the server did nothing (it refuses before the request runs), so any request may
+    be sent again, a POST too. Waits `Retry-After` seconds (at most 30), at most `MAX_RETRIES`
+    times, then returns the last response whatever it is. `on_429(response)` sees each 429."""
+    retries = 0
+    while True:
+        response = call(*args, **kwargs)
+        if response.status_code != HTTPStatus.TOO_MANY_REQUESTS or retries == MAX_RETRIES:
+            return response
+        retries += 1
+        if on_429 is not None:
+            on_429(response)
+        wait = retry_after_seconds(response.headers)
+        log.info(
+            "429 (%s): waiting %.0f s (Retry-After: %s; RateLimit: %s), then retry %d of %d",
+            getattr(response.parsed, "code", "no Error body"),
+            wait,
+            response.headers.get("retry-after"),
+            response.headers.get("ratelimit"),
+            retries,
+            MAX_RETRIES,
+        )
+        time.sleep(wait)
+
 
 def expect(condition, what):
     """Stops the program with `what` when `condition` does not hold."""
@@ -57,9 +118,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("CRM_BASE_URL"), help="server URL")
     parser.add_argument("--key", default=os.environ.get("CRM_API_KEY"), help="API key")
+    parser.add_argument(
+        "--rate-limit-demo",
+        action="store_true",
+        help="only show with_retry at work, against a server with a tiny budget (--rate-limit 3)",
+    )
     args = parser.parse_args()
     if not args.url or not args.key:
         parser.error("give --url and --key (or CRM_BASE_URL and CRM_API_KEY)")
+    # with_retry's log lines (and only those: httpx logs every request at INFO).
+    logging.basicConfig(format="  retry: %(message)s", stream=sys.stdout)
+    log.setLevel(logging.INFO)
+    if args.rate_limit_demo:
+        rate_limit_demo(args.url, args.key)
+        return
 
     timeout = httpx.Timeout(10.0)
     # The whole key is the Authorization header: no "Bearer " prefix.
@@ -161,7 +233,9 @@ def batch_delete_and_restore(client):
     """Deletes three contacts in one request, finds them in the trash, restores one, erases one."""
     people = []
     for first, last in [("Ada", "Batch"), ("Ben", "Batch"), ("Cy", "Batch")]:
-        response = create_person.sync_detailed(
+        # Through with_retry, as a program should send its requests (here the limits are off).
+        response = with_retry(
+            create_person.sync_detailed,
             client=client,
             body=NewPerson(first_name=first, last_name=last, share_type=ShareType.READ_WRITE),
         )
@@ -246,6 +320,72 @@ def batch_delete_and_restore(client):
     expect(erased_id not in {entry.id for entry in trash}, "the erased contact has left the trash")
     response = restore_contact.sync_detailed(erased_id, client=client)
     expect(response.status_code == 404, "and can no longer be restored (404)")
+
+
+def rate_limit_demo(url, key):
+    """Sends two requests more than the key's budget through `with_retry`: a 429 comes back with
+    `Retry-After` and the RateLimit fields, and every request gets through in the end."""
+    with AuthenticatedClient(
+        base_url=url,
+        token=key,
+        prefix="",
+        timeout=httpx.Timeout(10.0),
+        raise_on_unexpected_status=True,
+    ) as client:
+        # The budget, from the first answer: every response of an operation that takes a key
+        # carries RateLimit-Policy ("key";q=3;w=10) and RateLimit ("key";r=2;t=4).
+        first = with_retry(list_trash.sync_detailed, client=client, count=1)
+        expect(first.status_code == 200, "GET /contact/trash answers 200")
+        policy = first.headers.get("ratelimit-policy", "")
+        quota = re.search(r"\bq=(\d+)", policy)
+        expect(quota is not None, f"RateLimit-Policy gives the budget: {policy}")
+        expect(
+            re.search(r"\br=\d+", first.headers.get("ratelimit", "")) is not None,
+            f"RateLimit says what is left: {first.headers.get('ratelimit')}",
+        )
+        quota = int(quota.group(1))
+        if quota > 10:
+            sys.exit(f"python example: the budget is {quota}: start the server with --rate-limit 3")
+
+        refused = []
+        sent = quota + 1  # with the GET above: two requests more than the budget
+        started = time.monotonic()
+        ids = []
+        for n in range(1, sent + 1):
+            response = with_retry(
+                create_person.sync_detailed,
+                client=client,
+                body=NewPerson(first_name="Rate", last_name=f"Limit {n}"),
+                on_429=refused.append,
+            )
+            expect(response.status_code == 201, f"POST /contact/person {n} of {sent} answers 201")
+            ids.append(response.parsed.id)
+        elapsed = time.monotonic() - started
+
+        expect(len(refused) > 0, f"{len(refused)} of the requests met a 429 first")
+        for response in refused:
+            expect(
+                isinstance(response.parsed, Error) and response.parsed.code == "rate_limited",
+                f"the 429 is an Error whose Code is rate_limited: {response.parsed.message!r}",
+            )
+            retry_after = response.headers.get("retry-after", "")
+            expect(
+                retry_after.isdigit() and 1 <= int(retry_after) <= 10,
+                f"with Retry-After in seconds: {retry_after}",
+            )
+            expect(
+                response.headers.get("ratelimit-policy") == policy,
+                f"and RateLimit-Policy: {response.headers.get('ratelimit-policy')}",
+            )
+            expect(
+                re.search(r"\br=0\b", response.headers.get("ratelimit", "")) is not None,
+                f"and RateLimit with nothing left: {response.headers.get('ratelimit')}",
+            )
+        expect(
+            len(set(ids)) == sent,
+            f"with_retry got all {sent} requests through in {elapsed:.1f} s: {len(ids)} contacts",
+        )
+    print("python example (rate-limit demo): ok")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ function startServer(demoData) {
   const args = ['--bind', '127.0.0.1:0', '--database-url', `sqlite:${path.join(scratch, 'crm.db')}`];
   if (demoData) args.push('--demo-data');
   server = spawn(serverBin, args, {
-    env: { ...process.env, CRM_BOOTSTRAP_API_KEY: apiKey, RUST_LOG: 'info', NO_COLOR: '1' },
+    env: { ...process.env, CRM_BOOTSTRAP_API_KEY: apiKey, CRM_RATE_LIMIT: '0', CRM_BAD_KEY_LIMIT: '0', RUST_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

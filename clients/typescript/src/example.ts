@@ -6,6 +6,17 @@
 //
 // It checks every answer and exits non-zero on the first surprise; ../run-all.sh runs it against
 // a fresh server. The key is the whole Authorization header (no `Bearer ` needed).
+//
+// Rate limits: past its budget the server answers 429 with `Retry-After` (seconds) and an Error
+// (`Code` rate_limited). `withRetry` wraps a request: on a 429 it waits `Retry-After` seconds (at
+// most 30) and sends it again, at most 3 times, logging each wait. With `--rate-limit-demo`
+// (against a server started with a tiny budget, e.g. `--rate-limit 3`) the program sends two
+// requests more than the budget through it and checks that a 429 came back with `Retry-After`,
+// `RateLimit-Policy` and `RateLimit`, and that every request got through in the end:
+//
+//   CRM_BASE_URL=… CRM_API_KEY=… node dist/src/example.js --rate-limit-demo
+
+import { setTimeout as sleep } from "node:timers/promises";
 
 import createClient from "openapi-fetch";
 
@@ -37,8 +48,93 @@ function client(headers: Record<string, string>) {
   });
 }
 
+// withRetry: how many times a request refused with 429 is sent again, and the longest wait.
+const MAX_RETRIES = 3;
+const MAX_WAIT_SECONDS = 30;
+
+/** The wait a 429 asks for: `Retry-After` in seconds (or as an HTTP date), within 0..30 s; 1 s
+ * without a readable one. */
+function retryAfterSeconds(headers: Headers): number {
+  const value = headers.get("retry-after")?.trim() ?? "";
+  let seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds)) seconds = 1;
+  return Math.min(Math.max(seconds, 0), MAX_WAIT_SECONDS);
+}
+
+/**
+ * `request()` (a call of the openapi-fetch client), sent again after a 429. A 429 means the server
+ * did nothing (it refuses before the request runs), so any request may be sent again, a POST too.
+ * Waits `Retry-After` seconds (at most 30), at most `MAX_RETRIES` times, then returns the last
+ * result whatever it is. `on429(result)` sees each 429.
+ */
+async function withRetry<R extends { response: Response; error?: ApiError }>(
+  request: () => Promise<R>,
+  on429?: (result: R) => void,
+): Promise<R> {
+  for (let retries = 0; ; retries++) {
+    const result = await request();
+    if (result.response.status !== 429 || retries === MAX_RETRIES) return result;
+    on429?.(result);
+    const wait = retryAfterSeconds(result.response.headers);
+    const headers = result.response.headers;
+    console.log(
+      `  retry: 429 (${result.error?.Code ?? "no Error body"}): waiting ${wait} s (Retry-After: ` +
+        `${headers.get("retry-after")}; RateLimit: ${headers.get("ratelimit")}), then retry ${retries + 1} of ${MAX_RETRIES}`,
+    );
+    await sleep(wait * 1000);
+  }
+}
+
 // The key as the whole Authorization header.
 const api = client({ Authorization: apiKey });
+
+if (process.argv.includes("--rate-limit-demo")) {
+  await rateLimitDemo();
+  console.log("typescript example (rate-limit demo): ok");
+  process.exit(0);
+}
+
+/** Sends two requests more than the key's budget through `withRetry`: a 429 comes back with
+ * `Retry-After` and the RateLimit fields, and every request gets through in the end. */
+async function rateLimitDemo(): Promise<void> {
+  // The budget, from the first answer: every response of an operation that takes a key carries
+  // RateLimit-Policy ("key";q=3;w=10) and RateLimit ("key";r=2;t=4).
+  const first = await withRetry(() => api.GET("/api/2.0/crm/contact/trash", { params: { query: { count: 1 } } }));
+  expect(first.response.status === 200, "GET /contact/trash answers 200");
+  const policy = first.response.headers.get("ratelimit-policy") ?? "";
+  const quota = /\bq=(\d+)/.exec(policy)?.[1];
+  expect(quota !== undefined, `RateLimit-Policy gives the budget: ${policy}`);
+  const left = first.response.headers.get("ratelimit") ?? "";
+  expect(/\br=\d+/.test(left), `RateLimit says what is left: ${left}`);
+  if (Number(quota) > 10) {
+    console.error(`typescript example: the budget is ${quota}: start the server with --rate-limit 3`);
+    process.exit(1);
+  }
+
+  const refused: { headers: Headers; error: ApiError | undefined }[] = [];
+  const sent = Number(quota) + 1; // with the GET above: two requests more than the budget
+  const started = performance.now();
+  const ids = new Set<number>();
+  for (let n = 1; n <= sent; n++) {
+    const person = await withRetry(
+      () => api.POST("/api/2.0/crm/contact/person", { body: { FirstName: "Rate", LastName: `Limit ${n}` } }),
+      (result) => refused.push({ headers: result.response.headers, error: result.error }),
+    );
+    expect(person.response.status === 201 && person.data !== undefined, `POST /contact/person ${n} of ${sent} answers 201`);
+    ids.add(person.data.ID);
+  }
+  const elapsed = (performance.now() - started) / 1000;
+
+  expect(refused.length > 0, `${refused.length} of the requests met a 429 first`);
+  for (const { headers, error } of refused) {
+    expect(error?.Code === "rate_limited", `the 429 is an Error whose Code is rate_limited: ${JSON.stringify(error?.Message)}`);
+    const retryAfter = headers.get("retry-after") ?? "";
+    expect(/^\d+$/.test(retryAfter) && Number(retryAfter) >= 1 && Number(retryAfter) <= 10, `with Retry-After in seconds: ${retryAfter}`);
+    expect(headers.get("ratelimit-policy") === policy, `and RateLimit-Policy: ${headers.get("ratelimit-policy")}`);
+    expect(/\br=0\b/.test(headers.get("ratelimit") ?? ""), `and RateLimit with nothing left: ${headers.get("ratelimit")}`);
+  }
+  expect(ids.size === sent, `withRetry got all ${sent} requests through in ${elapsed.toFixed(1)} s: ${ids.size} contacts`);
+}
 
 const health = await api.GET("/healthz");
 expect(health.response.status === 200 && health.data?.Status === "ok", "GET /healthz answers 200 ok");
@@ -108,9 +204,10 @@ const names = ["Ada Batch", "Ben Batch", "Cy Batch"];
 const ids: number[] = [];
 for (const name of names) {
   const [FirstName = "", LastName] = name.split(" ");
-  const person = await api.POST("/api/2.0/crm/contact/person", {
-    body: { FirstName, LastName, ShareType: ShareType.ReadWrite },
-  });
+  // Through withRetry, as a program should send its requests (here the limits are off).
+  const person = await withRetry(() =>
+    api.POST("/api/2.0/crm/contact/person", { body: { FirstName, LastName, ShareType: ShareType.ReadWrite } }),
+  );
   expect(person.response.status === 201 && person.data !== undefined, `POST /contact/person answers 201 for ${name}`);
   ids.push(person.data.ID);
 }

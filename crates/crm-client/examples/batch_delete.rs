@@ -11,6 +11,10 @@
 //! the answer with the IDs it sent. It then restores the first deleted contact (or the one
 //! `--restore` names; `--no-restore` leaves them all in the trash) with
 //! `POST /api/2.0/crm/contact/{contactid}/restore`, which brings it back under the same ID.
+//!
+//! Over the key's budget the server answers 429 with `Retry-After` (seconds) and the typed
+//! `Error`: the program says which request was refused and when to try again, and exits with 75
+//! (`EX_TEMPFAIL`). A refused batch deleted nothing, so sending it again is safe.
 
 use std::num::NonZeroU32;
 use std::process::ExitCode;
@@ -37,15 +41,58 @@ struct Args {
     ids: Vec<i64>,
 }
 
-/// One line for an error of the client: the server's `Error` when there is one.
-fn describe(error: crm_client::Error<crm_client::types::Error>) -> String {
+/// The exit status of a refusal that may pass later (sysexits.h): here a 429.
+const EX_TEMPFAIL: u8 = 75;
+
+/// Why the program stopped.
+struct Failure {
+    message: String,
+    /// Over the rate limit (429): it may pass after `Retry-After`.
+    rate_limited: bool,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            rate_limited: false,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+/// What `request` met: the server's `Error` when there is one, and for a 429 (over the rate
+/// limit) how long the server asks to wait (`Retry-After`) and the budget (`RateLimit-Policy`).
+fn describe(request: &str, error: crm_client::Error<crm_client::types::Error>) -> Failure {
+    let wait = crm_client::retry_after(&error);
     match error {
         crm_client::Error::ErrorResponse(response) => {
             let status = response.status().as_u16();
+            let policy = response
+                .headers()
+                .get("ratelimit-policy")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
             let body = response.into_inner();
-            format!("{status} {}: {}", body.code, body.message)
+            let mut message = format!("{request}: {status} {}: {}", body.code, body.message);
+            if let Some(wait) = wait {
+                let policy = policy.as_deref().unwrap_or("-");
+                message.push_str(&format!(
+                    " (Retry-After: {} s; RateLimit-Policy: {policy})",
+                    wait.as_secs()
+                ));
+            }
+            Failure {
+                message,
+                rate_limited: wait.is_some(),
+            }
         }
-        error => error.to_string(),
+        error => format!("{request}: {error}").into(),
     }
 }
 
@@ -54,14 +101,18 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            if failure.rate_limited {
+                ExitCode::from(EX_TEMPFAIL)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> Result<(), Failure> {
     let client = crm_client::connect(&args.url, &args.key).map_err(|error| error.to_string())?;
 
     // The IDs as the server counts them: each once, in the order given.
@@ -77,7 +128,7 @@ async fn run(args: Args) -> Result<(), String> {
     let deleted = client
         .delete_contacts(&body)
         .await
-        .map_err(|error| format!("PUT /api/2.0/crm/contact: {}", describe(error)))?
+        .map_err(|error| describe("PUT /api/2.0/crm/contact", error))?
         .into_inner();
 
     // What was skipped: the IDs sent that the answer does not hold.
@@ -118,12 +169,7 @@ async fn run(args: Args) -> Result<(), String> {
     let restored = client
         .restore_contact(id)
         .await
-        .map_err(|error| {
-            format!(
-                "POST /api/2.0/crm/contact/{id}/restore: {}",
-                describe(error)
-            )
-        })?
+        .map_err(|error| describe(&format!("POST /api/2.0/crm/contact/{id}/restore"), error))?
         .into_inner();
     println!(
         "restored {} ({}) under the same ID:",

@@ -10,6 +10,13 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Past its budget of requests (issue 12: per API key, and per client address for bad keys) the
+//! server answers **429**: the call returns `Err(Error::ErrorResponse(response))` with
+//! `response.status() == 429`, `response.into_inner()` the typed [`types::Error`] (`Code`
+//! `rate_limited`), and `Retry-After` (seconds) among `response.headers()`; [`retry_after`]
+//! reads it. Every response of an operation that takes a key also carries `RateLimit-Policy`
+//! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
 
 #[allow(
     clippy::all,
@@ -26,7 +33,8 @@ pub use generated::*;
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 
 /// Why a client could not be built.
 #[derive(Debug)]
@@ -62,4 +70,58 @@ pub fn connect(base_url: &str, api_key: &str) -> Result<Client, ConnectError> {
         .build()
         .map_err(ConnectError::Http)?;
     Ok(Client::new_with_client(base_url, http))
+}
+
+/// How long the server asks the caller to wait when `error` is its 429 (too many requests): its
+/// `Retry-After`, in seconds. `None` for any other error, and for a 429 whose `Retry-After` is
+/// missing or not a number of seconds (the server always sends seconds).
+///
+/// ```no_run
+/// # async fn example(client: crm_client::Client) {
+/// let id = std::num::NonZeroU32::new(42).expect("not zero");
+/// if let Err(error) = client.delete_contact(id).await {
+///     if let Some(wait) = crm_client::retry_after(&error) {
+///         eprintln!("over the budget: retry in {} s", wait.as_secs());
+///     }
+/// }
+/// # }
+/// ```
+pub fn retry_after<E>(error: &Error<E>) -> Option<Duration> {
+    let Error::ErrorResponse(response) = error else {
+        return None;
+    };
+    if response.status() != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let seconds = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    seconds.trim().parse().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: u16, retry_after: Option<&str>) -> Error<()> {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        }
+        let status = StatusCode::from_u16(status).unwrap();
+        Error::ErrorResponse(ResponseValue::new((), status, headers))
+    }
+
+    #[test]
+    fn retry_after_reads_the_seconds_of_a_429_only() {
+        assert_eq!(
+            retry_after(&error(429, Some("4"))),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(retry_after(&error(429, None)), None);
+        assert_eq!(
+            retry_after(&error(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"))),
+            None
+        );
+        assert_eq!(retry_after(&error(503, Some("4"))), None);
+        assert_eq!(retry_after::<()>(&Error::InvalidRequest("x".into())), None);
+    }
 }

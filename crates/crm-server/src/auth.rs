@@ -5,7 +5,7 @@
 //! Requests send the key itself in `Authorization` (`Authorization: <key>`), or as
 //! `Authorization: Bearer <key>`.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use futures::future::LocalBoxFuture;
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use sha2::{Digest, Sha256};
@@ -88,35 +88,56 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let mut values = req.headers().get_all(header::AUTHORIZATION);
-        let header = match (values.next(), values.next()) {
-            (None, _) => Err(ApiError::Unauthorized(
-                "an API key is required: send it in the Authorization header",
-            )),
-            (Some(_), Some(_)) => Err(ApiError::Unauthorized(
-                "send exactly one Authorization header",
-            )),
-            (Some(value), None) => value
-                .to_str()
-                .map(|value| key_from_header(value).to_owned())
-                .map_err(|_| ApiError::Unauthorized("the API key is not valid")),
-        };
+        let req = req.clone();
         Box::pin(async move {
-            let key = header?;
             let state = state.ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("application state is not registered"))
             })?;
-            if key.is_empty() {
-                return Err(ApiError::Unauthorized(
+            let limits = &state.limits;
+            let address = limits.client_address(
+                req.peer_addr().map(|peer| peer.ip()),
+                req.headers()
+                    .get("x-forwarded-for")
+                    .and_then(|value| value.to_str().ok()),
+            );
+            // An address over its budget of bad keys waits, before any key is looked up.
+            if let Some(verdict) = limits.blocked(address) {
+                return Err(ApiError::RateLimited(verdict));
+            }
+            let refused = |problem: &'static str| match limits.bad_key(address) {
+                Some(verdict) if verdict.retry_after.is_some() => ApiError::RateLimited(verdict),
+                Some(verdict) => {
+                    req.extensions_mut().insert(verdict);
+                    ApiError::Unauthorized(problem)
+                }
+                None => ApiError::Unauthorized(problem),
+            };
+            let mut values = req.headers().get_all(header::AUTHORIZATION);
+            let key = match (values.next(), values.next()) {
+                (None, _) => None,
+                (Some(_), Some(_)) => {
+                    return Err(refused("send exactly one Authorization header"));
+                }
+                (Some(value), None) => match value.to_str() {
+                    Ok(value) => Some(key_from_header(value).to_owned()),
+                    Err(_) => return Err(refused("the API key is not valid")),
+                },
+            };
+            let Some(key) = key.filter(|key| !key.is_empty()) else {
+                return Err(refused(
                     "an API key is required: send it in the Authorization header",
                 ));
+            };
+            let Some(actor) = user_for_key(&state.db, &key).await? else {
+                return Err(refused("the API key is unknown or has been revoked"));
+            };
+            if let Some(verdict) = limits.key(Sha256::digest(key.as_bytes()).into()) {
+                if verdict.retry_after.is_some() {
+                    return Err(ApiError::RateLimited(verdict));
+                }
+                req.extensions_mut().insert(verdict);
             }
-            user_for_key(&state.db, &key)
-                .await?
-                .map(Caller)
-                .ok_or(ApiError::Unauthorized(
-                    "the API key is unknown or has been revoked",
-                ))
+            Ok(Caller(actor))
         })
     }
 }

@@ -82,6 +82,18 @@ struct ServeArgs {
     /// the trash off: a delete is final.
     #[arg(long, env = "CRM_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     trash_retention: Duration,
+    /// Requests each API key may send per 10 seconds (a bucket that refills steadily and lets
+    /// a burst of its size through); `0`: no limit. Past it: 429 with `Retry-After`.
+    #[arg(long, env = "CRM_RATE_LIMIT", default_value_t = crate::limits::DEFAULT_PER_KEY)]
+    rate_limit: u32,
+    /// Requests with a missing, unknown or revoked key one client address may send per minute;
+    /// past it, 429 before any key is looked up. `0`: no limit.
+    #[arg(long, env = "CRM_BAD_KEY_LIMIT", default_value_t = crate::limits::DEFAULT_BAD_KEYS)]
+    bad_key_limit: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (comma-separated addresses); without
+    /// them the client is the socket's peer.
+    #[arg(long, env = "CRM_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxy: Vec<std::net::IpAddr>,
     /// Largest request body accepted, in bytes (larger ones get a 413).
     #[arg(long, env = "CRM_BODY_LIMIT", default_value_t = crate::startup::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
@@ -413,6 +425,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_limit: args.body_limit,
         request_timeout: args.request_timeout,
         trash_retention: args.trash_retention,
+        limits: crate::limits::Limits::new(args.rate_limit, args.bad_key_limit, args.trusted_proxy),
     };
     let app = Application::build_with_db(&config, db)?;
     tracing::info!(

@@ -58,6 +58,15 @@ pub enum ApiError {
     /// 503: the request took longer than the configured request timeout; nothing it did was kept.
     #[error("the request took longer than {0:?} and was abandoned; nothing it did was kept")]
     Timeout(std::time::Duration),
+    /// 429: the caller is over a rate-limit budget; try again after `Retry-After` seconds.
+    #[error(
+        "too many requests: over the budget of {} requests per {} s per {}; retry in {} s",
+        .0.quota,
+        .0.window.as_secs(),
+        .0.name,
+        .0.retry_after_seconds().unwrap_or(1)
+    )]
+    RateLimited(crate::limits::Verdict),
     /// 503: the database cannot be reached right now.
     #[error("the database is unavailable; try again later")]
     Unavailable(#[source] DbErr),
@@ -117,6 +126,7 @@ impl ApiError {
             | Self::Unprocessable { code, .. }
             | Self::NotFound { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
+            Self::RateLimited(_) => "rate_limited",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed(_) => "method_not_allowed",
@@ -142,6 +152,7 @@ impl ResponseError for ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -166,6 +177,11 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
+        if let Self::RateLimited(verdict) = self {
+            response.insert_header(("Retry-After", verdict.retry_after_seconds().unwrap_or(1)));
+            response.insert_header(("RateLimit-Policy", verdict.policy_header()));
+            response.insert_header(("RateLimit", verdict.limit_header()));
+        }
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "ApiKey"));
         }

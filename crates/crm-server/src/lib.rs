@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub(crate) mod json;
+pub mod limits;
 pub mod openapi;
 pub(crate) mod pictures;
 pub(crate) mod reference;

@@ -257,6 +257,14 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
         (422, _) => {
             ApiError::unprocessable_field("ContactStatusId", "no contact status with ID 99 exists")
         }
+        (429, _) => ApiError::RateLimited(crate::limits::Verdict {
+            name: "key",
+            quota: crate::limits::DEFAULT_PER_KEY,
+            window: crate::limits::KEY_WINDOW,
+            remaining: 0,
+            reset: std::time::Duration::from_secs(3),
+            retry_after: Some(std::time::Duration::from_millis(20)),
+        }),
         (500, _) => ApiError::Internal(anyhow::anyhow!("an unexpected error")),
         (503, _) => ApiError::Unavailable(sea_orm::DbErr::ConnectionAcquire(
             sea_orm::error::ConnAcquireErr::Timeout,

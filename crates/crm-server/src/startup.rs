@@ -6,16 +6,25 @@ use std::{
 };
 
 use actix_web::{
-    App, HttpServer,
+    App, HttpMessage, HttpServer,
     body::MessageBody,
     dev::{Server, ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
     middleware::{Next, from_fn},
     web,
 };
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{contacts::trash, db, error::ApiError, openapi, routes, routes::meta, state::AppState};
+use crate::{
+    contacts::trash,
+    db,
+    error::ApiError,
+    limits::{Limits, Verdict},
+    openapi, routes,
+    routes::meta,
+    state::AppState,
+};
 
 pub use crate::state::DEFAULT_BODY_LIMIT;
 
@@ -34,6 +43,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long deleted contacts stay restorable in the trash (zero: a delete is final).
     pub trash_retention: Duration,
+    /// The rate-limit budgets (`Limits::off()`: none).
+    pub limits: Limits,
 }
 
 /// The default request timeout.
@@ -44,8 +55,9 @@ pub struct Application {
     server: Server,
     port: u16,
     db: DatabaseConnection,
-    /// Purges expired trash entries while the server runs.
-    purger: tokio::task::JoinHandle<()>,
+    /// Housekeeping while the server runs: purging expired trash entries, forgetting idle
+    /// rate-limit budgets.
+    housekeeping: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -68,6 +80,7 @@ impl Application {
             db: db.clone(),
             body_limit: config.body_limit,
             trash_retention: config.trash_retention,
+            limits: config.limits.clone(),
         });
         let timeout = config.request_timeout;
         // Built once; Swagger UI and `/api-docs/openapi.json` serve it.
@@ -77,6 +90,7 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(from_fn(meta::json_not_found))
                 .wrap(from_fn(move |req, next| abandon_after(timeout, req, next)))
+                .wrap(from_fn(rate_limit_headers))
                 .wrap(from_fn(log_request))
                 .wrap(from_fn(meta::security_headers))
                 .configure(|cfg| routes::configure(cfg, &document))
@@ -88,7 +102,10 @@ impl Application {
         Ok(Self {
             server: server.run(),
             port,
-            purger: tokio::spawn(trash::purge_periodically(db.clone())),
+            housekeeping: vec![
+                tokio::spawn(trash::purge_periodically(db.clone())),
+                tokio::spawn(forget_idle_budgets(config.limits.clone())),
+            ],
             db,
         })
     }
@@ -106,7 +123,9 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let stopped = self.server.await;
-        self.purger.abort();
+        for task in &self.housekeeping {
+            task.abort();
+        }
         stopped
     }
 }
@@ -122,6 +141,38 @@ async fn abandon_after(
         Ok(response) => response,
         Err(_) => Err(ApiError::Timeout(timeout).into()),
     }
+}
+
+/// Forgets the rate-limit budgets that are whole again, every minute, so that their memory stays
+/// bounded by the callers of the last minute.
+async fn forget_idle_budgets(limits: Limits) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        limits.forget_idle();
+    }
+}
+
+/// The `RateLimit-Policy` and `RateLimit` fields of the budget the request was counted against
+/// (`auth::Caller` leaves its verdict in the request), on the response.
+async fn rate_limit_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    let verdict = response.request().extensions().get::<Verdict>().cloned();
+    if let Some(verdict) = verdict {
+        let headers = response.headers_mut();
+        let fields: [(&'static str, String); 2] = [
+            ("ratelimit-policy", verdict.policy_header()),
+            ("ratelimit", verdict.limit_header()),
+        ];
+        for (name, value) in fields {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+    }
+    Ok(response)
 }
 
 /// One log line per request: method, path, status, latency. Never headers (so never the key).

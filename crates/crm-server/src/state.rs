@@ -1,5 +1,5 @@
 //! `AppState`: what every handler and extractor can reach. It sits below them all and imports
-//! nothing of the crate, so extractors (`auth`, `json`) and handlers depend on it without
+//! nothing of the crate but the leaf `limits`, so extractors (`auth`, `json`) and handlers depend on it without
 //! depending on the code that builds the server (`startup`).
 
 use sea_orm::DatabaseConnection;
@@ -16,4 +16,6 @@ pub struct AppState {
     pub body_limit: usize,
     /// How long deleted contacts stay restorable (zero: a delete is final).
     pub trash_retention: std::time::Duration,
+    /// The rate-limit budgets.
+    pub limits: crate::limits::Limits,
 }

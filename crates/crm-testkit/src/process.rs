@@ -44,6 +44,10 @@ impl ServerProcess {
             .args(launch.args)
             .env("CRM_BOOTSTRAP_API_KEY", launch.key)
             .env("RUST_LOG", "warn")
+            // Tests and the benchmark send thousands of requests with one key: no rate limits,
+            // unless `args` set them (flags win over the environment).
+            .env("CRM_RATE_LIMIT", "0")
+            .env("CRM_BAD_KEY_LIMIT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(if launch.show_stderr {

@@ -17,6 +17,22 @@ pub enum CommonErrors {
     /// The Accept header excludes application/json.
     #[response(status = 406)]
     NotAcceptable(Error),
+    /// Too many requests: the API key is over its budget (`--rate-limit` requests per 10
+    /// seconds), or the client address over its budget of requests with a missing, unknown or
+    /// revoked key (`--bad-key-limit` per minute; then every request of that address waits,
+    /// before any key is looked up). Retry after `Retry-After` seconds. Every response of an
+    /// operation that takes a key carries `RateLimit-Policy` (`"key";q=500;w=10`: the budget)
+    /// and `RateLimit` (`"key";r=499;t=1`: what is left, and in how many seconds the budget is
+    /// whole again).
+    #[response(
+        status = 429,
+        headers(
+            ("Retry-After" = u32, description = "Seconds to wait before the next request."),
+            ("RateLimit-Policy" = String, description = "The budget: its name, quota `q` per window `w` seconds."),
+            ("RateLimit" = String, description = "What is left of the budget (`r`) and the seconds until it is whole again (`t`)."),
+        )
+    )]
+    TooManyRequests(Error),
     /// An unexpected error.
     #[response(status = 500)]
     Internal(Error),

@@ -101,6 +101,9 @@ impl TestApp {
             body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
             request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
             trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
+            // The black-box tests send many requests with one key, and bad keys on purpose:
+            // no rate limits unless a test configures them (`tests/api/rate.rs`).
+            limits: crm_server::limits::Limits::off(),
         };
         configure(&mut config);
         let app = Application::build(config).await.expect("server starts");

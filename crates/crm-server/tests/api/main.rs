@@ -19,4 +19,5 @@ mod parity;
 mod polish;
 mod processes;
 mod race;
+mod rate;
 mod trash;
