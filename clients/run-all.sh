@@ -145,15 +145,22 @@ consumer_swagger_ui() {
   echo "$(/usr/bin/chromium --version 2>/dev/null | head -n 1), playwright-core $(node -p "require('$CLIENTS/node_modules/playwright-core/package.json').version")"
   local results="$CLIENTS/swagger-ui/test-results"
   rm -rf "$results"
-  # The test starts its own server (with the demo data): CRM_SERVER_BIN.
+  # The test starts its own server (with the demo data): CRM_SERVER_BIN; on SQLite, then on a
+  # fresh PostgreSQL database (its screenshots in test-results/postgres/).
   CRM_SERVER_BIN="$SERVER_BIN" SWAGGER_UI_OUTPUT_DIR="$results" \
+    timeout 300 node --test --test-reporter=spec --test-timeout=240000 \
+    "$CLIENTS/swagger-ui/swagger-ui.test.mjs"
+  create_database swagger-ui
+  CRM_SERVER_BIN="$SERVER_BIN" SWAGGER_UI_OUTPUT_DIR="$results/postgres" \
+    CRM_DATABASE_URL="$PG_SERVER/$PG_DATABASE" \
     timeout 300 node --test --test-reporter=spec --test-timeout=240000 \
     "$CLIENTS/swagger-ui/swagger-ui.test.mjs"
   local shot
   for shot in delete-contact-200.png delete-contact-404.png restore-contact-200.png; do
     [[ -s $results/$shot ]] || die "the screenshot $shot is missing"
+    [[ -s $results/postgres/$shot ]] || die "the screenshot postgres/$shot is missing"
   done
-  summary "swagger-ui: ok (screenshots ${results#"$REPO/"}/delete-contact-200.png, delete-contact-404.png, restore-contact-200.png)"
+  summary "swagger-ui: ok (SQLite and PostgreSQL; screenshots ${results#"$REPO/"}/delete-contact-200.png, delete-contact-404.png, restore-contact-200.png, and postgres/)"
 }
 
 consumer_python() {

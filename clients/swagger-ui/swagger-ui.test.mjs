@@ -46,7 +46,9 @@ const apiKey = randomUUID().toUpperCase();
 /** Starts the server on 127.0.0.1:0 and resolves with its URL once it logs where it listens. */
 function startServer(demoData) {
   scratch = mkdtempSync(path.join(tmpdir(), 'crm-swagger-ui-'));
-  const args = ['--bind', '127.0.0.1:0', '--database-url', `sqlite:${path.join(scratch, 'crm.db')}`];
+  // CRM_DATABASE_URL: a fresh PostgreSQL database (clients/run-all.sh makes one); else SQLite.
+  const databaseUrl = process.env.CRM_DATABASE_URL || `sqlite:${path.join(scratch, 'crm.db')}`;
+  const args = ['--bind', '127.0.0.1:0', '--database-url', databaseUrl];
   if (demoData) args.push('--demo-data');
   server = spawn(serverBin, args, {
     env: { ...process.env, CRM_BOOTSTRAP_API_KEY: apiKey, CRM_RATE_LIMIT: '0', CRM_BAD_KEY_LIMIT: '0', RUST_LOG: 'info', NO_COLOR: '1' },
