@@ -5,13 +5,8 @@ use crm_testkit::entities::{
     audit_event, contact, contact_access, contact_info, contact_tag, custom_field_value, tag, task,
     user,
 };
-use sea_orm::{
-    ColumnTrait, ConnectOptions, Database, EntityTrait, PaginatorTrait, QueryFilter, Set,
-};
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use std::sync::atomic::Ordering;
 
 use crate::{
     fixtures,
@@ -261,14 +256,7 @@ async fn a_delete_runs_the_same_number_of_statements_for_a_bare_and_a_full_conta
     let bare = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
 
     // A second pool on the same file, counting the statements it runs.
-    let mut counted = Database::connect(ConnectOptions::new(app.database_url.clone()))
-        .await
-        .unwrap();
-    let statements = Arc::new(AtomicUsize::new(0));
-    let counter = statements.clone();
-    counted.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let (counted, statements) = crate::helpers::counting_pool(&app.database_url).await;
 
     let mut counts = Vec::new();
     for id in [bare, full] {

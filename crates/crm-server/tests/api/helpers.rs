@@ -185,3 +185,21 @@ pub fn cid(id: i32) -> std::num::NonZeroU32 {
         .and_then(std::num::NonZeroU32::new)
         .expect("a positive contact ID")
 }
+
+/// A second pool on the database at `url` that counts the statements it runs.
+pub async fn counting_pool(
+    url: &str,
+) -> (
+    DatabaseConnection,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let mut pool = sea_orm::Database::connect(sea_orm::ConnectOptions::new(url.to_owned()))
+        .await
+        .expect("a counting pool");
+    let statements = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = statements.clone();
+    pool.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    (pool, statements)
+}

@@ -6,10 +6,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::atomic::Ordering,
     time::Duration,
 };
 
@@ -22,8 +19,8 @@ use crm_testkit::entities::{
 };
 use reqwest::{Method, header};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set, Statement,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, Set, Statement,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -590,14 +587,7 @@ async fn a_batch_of_500_runs_as_many_statements_as_a_batch_of_1(backend: Backend
         give_children(&app.db, &many, tag, reader.id).await;
 
         // A second pool on the same database, counting the statements it runs.
-        let mut counted = Database::connect(ConnectOptions::new(app.database_url.clone()))
-            .await
-            .unwrap();
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        counted.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
+        let (counted, statements) = crate::helpers::counting_pool(&app.database_url).await;
 
         let mut counts = Vec::new();
         for ids in [&one, &many] {
