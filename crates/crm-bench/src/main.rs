@@ -432,11 +432,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
 
     let server = ServerProcess::start(Launch {
-        binary: &binary,
-        database_url: &url,
-        key: KEY,
         args: &server_args,
         show_stderr: true,
+        ..Launch::new(&binary, &url, KEY)
     })
     .await?;
     let pool = crm_server::db::connect(&pool_config(&url))
@@ -730,11 +728,9 @@ async fn scale_test(
     let mut sides = Vec::new();
     for (i, (size, scratch)) in places.iter().enumerate() {
         let server = ServerProcess::start(Launch {
-            binary,
-            database_url: scratch.url(),
-            key: KEY,
             args: server_args,
             show_stderr: true,
+            ..Launch::new(binary, scratch.url(), KEY)
         })
         .await?;
         let op = http_delete(&client, &server.address);

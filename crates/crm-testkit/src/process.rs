@@ -26,8 +26,28 @@ pub struct Launch<'a> {
     pub key: &'a str,
     /// More arguments of `serve`.
     pub args: &'a [String],
-    /// Whether the server's stderr goes to this process's stderr (else nowhere).
+    /// Whether the server's stderr goes to this process's stderr (else nowhere, or to `log`).
     pub show_stderr: bool,
+    /// A file the server's stderr (its log) goes to, if any.
+    pub log: Option<&'a Path>,
+    /// `RUST_LOG`.
+    pub rust_log: &'a str,
+}
+
+impl<'a> Launch<'a> {
+    /// `binary serve` on `database_url` with `key`, no more arguments, the log (at `warn`)
+    /// discarded.
+    pub fn new(binary: &'a Path, database_url: &'a str, key: &'a str) -> Self {
+        Self {
+            binary,
+            database_url,
+            key,
+            args: &[],
+            show_stderr: false,
+            log: None,
+            rust_log: "warn",
+        }
+    }
 }
 
 impl ServerProcess {
@@ -38,23 +58,32 @@ impl ServerProcess {
             .and_then(|listener| listener.local_addr())
             .context("no free port on 127.0.0.1")?
             .port();
+        let stderr = match (launch.log, launch.show_stderr) {
+            (Some(path), _) => Stdio::from(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            ),
+            (None, true) => Stdio::inherit(),
+            (None, false) => Stdio::null(),
+        };
         let child = Command::new(launch.binary)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(["--database-url", launch.database_url])
             .args(launch.args)
+            // Whatever the caller's environment says, only what the launch names.
+            .env_remove("DATABASE_URL")
+            .env_remove("CRM_DEMO_DATA")
+            .env_remove("CRM_WORKERS")
+            .env("NO_COLOR", "1")
             .env("CRM_BOOTSTRAP_API_KEY", launch.key)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", launch.rust_log)
             // Tests and the benchmark send thousands of requests with one key: no rate limits,
             // unless `args` set them (flags win over the environment).
             .env("CRM_RATE_LIMIT", "0")
             .env("CRM_BAD_KEY_LIMIT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if launch.show_stderr {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(stderr)
             .spawn()
             .with_context(|| format!("cannot start {}", launch.binary.display()))?;
         Ok(Self {
@@ -95,6 +124,27 @@ impl ServerProcess {
             .parse()
             .context("VmHWM is not a number of kB")?;
         Ok(kib * 1024)
+    }
+
+    /// Asks the server to stop (SIGTERM) and waits (at most 30 s) for it to exit.
+    pub async fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .context("cannot run kill")?;
+        if !sent.success() {
+            bail!("kill -TERM failed: {sent}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                bail!("the server did not stop within 30 s of SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Kills the server with SIGKILL (no graceful shutdown) and reaps it.

@@ -26,7 +26,10 @@ use crm_server::{
     db::{self, DbConfig, Failure},
     error::ApiError,
 };
-use crm_testkit::entities::{contact, custom_field, list_item, task};
+use crm_testkit::{
+    entities::{contact, custom_field, list_item, task},
+    process::{Launch, ServerProcess},
+};
 
 use crate::{
     fixtures,
@@ -1009,49 +1012,16 @@ async fn the_bootstrap_key_is_checked_and_ignored_once_there_are_users(backend: 
 
     const KEY: &str = "B00757A9-0000-4000-8000-00000000CAFE";
     assert_eq!(KEY.len(), 36);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
     let log = dir.path().join("server.log");
-    let mut command = server_command(&[
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--database-url",
-        &url,
-    ]);
-    command
-        .env("CRM_BOOTSTRAP_API_KEY", KEY)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"));
-    let mut server = Running(command.spawn().expect("the server starts"));
-    let address = format!("http://127.0.0.1:{port}");
+    let mut server = ServerProcess::start(Launch {
+        log: Some(&log),
+        rust_log: "info",
+        ..Launch::new(Path::new(SERVER), &url, KEY)
+    })
+    .await
+    .expect("the server starts");
+    let address = server.address.clone();
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let health = client
-            .get(format!("{address}/healthz"))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
-        if health.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        if let Some(status) = server.0.try_wait().expect("wait") {
-            panic!(
-                "the server exited ({status}): {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let text = std::fs::read_to_string(&log).expect("the log");
     let ignored: Vec<_> = text
         .lines()
@@ -1069,12 +1039,7 @@ async fn the_bootstrap_key_is_checked_and_ignored_once_there_are_users(backend: 
     assert_eq!(response.status().as_u16(), 401);
     assert_eq!(users(&url).await, 1);
 
-    let stopped = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let status = exit_within(&mut server, Duration::from_secs(30)).await;
+    let status = server.terminate().await.expect("SIGTERM stops the server");
     assert!(status.success(), "a clean stop: {status:?}");
 }
 

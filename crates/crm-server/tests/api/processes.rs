@@ -4,7 +4,7 @@
 use std::{
     collections::HashMap,
     path::Path,
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -12,7 +12,7 @@ use futures::future::join_all;
 use reqwest::header;
 use sea_orm::{ConnectionTrait, Database, FromQueryResult, Statement};
 
-use crm_testkit::process::{Launch, ServerProcess, wait_healthy};
+use crm_testkit::process::{Launch, ServerProcess};
 
 use crate::helpers::{Backend, TestApp, count, orphans};
 
@@ -21,14 +21,8 @@ const SERVER: &str = env!("CARGO_BIN_EXE_crm-server");
 
 /// A `crm-server serve` process on `database_url` (not waited for).
 fn spawn(database_url: &str) -> ServerProcess {
-    ServerProcess::spawn(Launch {
-        binary: Path::new(SERVER),
-        database_url,
-        key: KEY,
-        args: &[],
-        show_stderr: false,
-    })
-    .expect("the server starts")
+    ServerProcess::spawn(Launch::new(Path::new(SERVER), database_url, KEY))
+        .expect("the server starts")
 }
 
 /// `server`, once it answers `/healthz`.
@@ -358,29 +352,15 @@ async fn start_up_failures_are_one_line_errors() {
 async fn the_request_log_never_shows_the_key_and_sigterm_stops_the_server() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite:{}", dir.path().join("crm.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
     let log = dir.path().join("server.log");
-    let mut child = Command::new(SERVER)
-        .args([
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            &url,
-        ])
-        .env("CRM_BOOTSTRAP_API_KEY", KEY)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("the server starts");
-    let address = format!("http://127.0.0.1:{port}");
-    wait_healthy(&address, &mut child)
-        .await
-        .expect("the server becomes healthy");
+    let mut server = ServerProcess::start(Launch {
+        log: Some(&log),
+        rust_log: "info",
+        ..Launch::new(Path::new(SERVER), &url, KEY)
+    })
+    .await
+    .expect("the server starts");
+    let address = server.address.clone();
     let client = reqwest::Client::new();
     for key in [KEY.to_owned(), format!("Bearer {KEY}")] {
         let response = client
@@ -392,19 +372,7 @@ async fn the_request_log_never_shows_the_key_and_sigterm_stops_the_server() {
         assert_eq!(response.status().as_u16(), 404);
     }
 
-    let stopped = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "SIGTERM did not stop the server");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = server.terminate().await.expect("SIGTERM stops the server");
     assert!(status.success(), "a clean exit: {status:?}");
 
     let text = std::fs::read_to_string(&log).expect("the log");
