@@ -10,7 +10,11 @@ use sea_orm::{
     FromQueryResult, Set,
 };
 
-use super::{Snapshot, load, load_many, not_found, snapshot::statement, trash};
+use super::{
+    Snapshot, load, load_many, not_found,
+    snapshot::{id_list, statement},
+    trash,
+};
 use crate::{actor::Actor, db::entities::audit_event, error::ApiError};
 
 /// The audit action of a deleted person.
@@ -88,14 +92,11 @@ async fn lock(tx: &DatabaseTransaction, ids: &[i32]) -> Result<(), ApiError> {
     if backend != DbBackend::Postgres || ids.is_empty() {
         return Ok(());
     }
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (placeholders, values) = id_list(ids);
     tx.execute_raw(statement(
         backend,
         &format!("SELECT id FROM contacts WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE"),
-        ids.iter().map(|&id| id.into()).collect(),
+        values,
     ))
     .await?;
     Ok(())
@@ -120,14 +121,11 @@ async fn remove(
     } else {
         Some(trash::collect(tx, &ids).await?)
     };
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (placeholders, values) = id_list(&ids);
     let gone: HashSet<i32> = Deleted::find_by_statement(statement(
         backend,
         &format!("DELETE FROM contacts WHERE id IN ({placeholders}) RETURNING id"),
-        ids.iter().map(|&id| id.into()).collect(),
+        values,
     ))
     .all(tx)
     .await?

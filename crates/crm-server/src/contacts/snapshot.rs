@@ -253,6 +253,15 @@ FROM contact_access a JOIN users u ON u.id = a.user_id WHERE a.contact_id {which
     )
 }
 
+/// The placeholders (`$1, $2, …`) and the values of an `IN (…)` list of contact IDs.
+pub(super) fn id_list(ids: &[i32]) -> (String, Vec<Value>) {
+    let placeholders = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (placeholders, ids.iter().map(|&id| id.into()).collect())
+}
+
 pub(super) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }

@@ -22,7 +22,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{create::link_tags, load, snapshot::statement};
+use super::{
+    create::link_tags,
+    load,
+    snapshot::{id_list, statement},
+};
 use crate::{
     actor::Actor,
     db::{
@@ -102,17 +106,14 @@ pub(super) async fn collect(tx: &DatabaseTransaction, ids: &[i32]) -> Result<Vec
         .filter(custom_field_value::Column::ContactId.is_in(ids.clone()))
         .all(tx)
         .await?;
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (placeholders, id_values) = id_list(&ids);
     let tags = TagRow::find_by_statement(statement(
         tx.get_database_backend(),
         &format!(
             "SELECT ct.contact_id, g.title FROM contact_tags ct JOIN tags g ON g.id = ct.tag_id \
              WHERE ct.contact_id IN ({placeholders})"
         ),
-        ids.iter().map(|&id| id.into()).collect(),
+        id_values,
     ))
     .all(tx)
     .await?;
