@@ -159,6 +159,16 @@ impl TestApp {
         self.client(&self.admin_key)
     }
 
+    /// The OpenAPI document the server serves (`/api-docs/openapi.json`).
+    pub async fn served_document(&self) -> serde_json::Value {
+        reqwest::get(self.url("/api-docs/openapi.json"))
+            .await
+            .expect("the document")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
     /// The URL of a path on the server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

@@ -539,12 +539,7 @@ async fn health_swagger_ui_and_the_document_are_not_limited_by_key(backend: Back
 
 async fn the_document_states_the_429_on_every_operation_with_a_key(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
-    let document: Value = reqwest::get(app.url("/api-docs/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = app.served_document().await;
     let global_security = document.get("security").cloned();
     let mut checked = Vec::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
