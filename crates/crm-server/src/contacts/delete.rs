@@ -1,10 +1,16 @@
 //! Deleting contacts, one or a batch, in one transaction that returns them as they were just
 //! before; what they held is kept in the trash ([`super::trash`]) while the retention allows.
+//!
+//! On SQLite the delete runs here, statement by statement, in a write transaction (a statement
+//! costs no round trip in-process). On PostgreSQL, where each statement is a round trip to the
+//! server, the same locks, reads and writes run as one statement — the function
+//! `crm_delete_contacts` (migration `m20261201_000006_delete_function`) — committed on its own:
+//! one round trip per delete or batch.
 
 use std::{collections::HashSet, time::Duration};
 
-use chrono::Utc;
-use crm_models::Contact;
+use chrono::{DateTime, Utc};
+use crm_models::{Contact, ShareType};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
     FromQueryResult, Set,
@@ -12,10 +18,14 @@ use sea_orm::{
 
 use super::{
     Snapshot, load, load_many, not_found,
-    snapshot::{id_list, statement},
+    snapshot::{ChildRow, ContactRow, HEADING, assemble, id_list, statement},
     trash,
 };
-use crate::{actor::Actor, db::entities::audit_event, error::ApiError};
+use crate::{
+    actor::Actor,
+    db::entities::{audit_event, custom_field},
+    error::ApiError,
+};
 
 /// The audit action of a deleted person.
 pub const PERSON_DELETED: &str = "PersonDeleted";
@@ -35,14 +45,23 @@ pub async fn delete(
     caller: &Actor,
     retention: Duration,
 ) -> Result<Contact, ApiError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let (mut found, deleted) = in_database(db, &[id], caller, retention).await?;
+        let snapshot = found.pop().ok_or_else(|| not_found(id))?;
+        if !snapshot.permissions.delete {
+            return Err(forbidden(id));
+        }
+        return if deleted.contains(&id) {
+            Ok(snapshot.contact)
+        } else {
+            Err(not_found(id))
+        };
+    }
     crate::db::write(db, |tx| async move {
         lock(&tx, &[id]).await?;
         let snapshot = load(&*tx, id, caller).await?.ok_or_else(|| not_found(id))?;
         if !snapshot.permissions.delete {
-            return Err(ApiError::Forbidden(format!(
-                "You may not delete contact {id}: it is not shared read-write, you are not on \
-                 its access list and you are not an administrator."
-            )));
+            return Err(forbidden(id));
         }
         remove(&tx, vec![snapshot], caller, retention)
             .await?
@@ -65,6 +84,18 @@ pub async fn delete_many(
     let mut seen = HashSet::new();
     unique.extend(ids.iter().copied().filter(|id| seen.insert(*id)));
     let unique = &unique;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let (found, deleted) = in_database(db, unique, caller, retention).await?;
+        let order: std::collections::HashMap<i32, usize> =
+            unique.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut contacts: Vec<Contact> = found
+            .into_iter()
+            .map(|snapshot| snapshot.contact)
+            .filter(|contact| deleted.contains(&contact.id))
+            .collect();
+        contacts.sort_by_key(|contact| order.get(&contact.id).copied());
+        return Ok(contacts);
+    }
     crate::db::write(db, |tx| async move {
         lock(&tx, unique).await?;
         let deletable = load_many(&*tx, unique, caller)
@@ -77,9 +108,88 @@ pub async fn delete_many(
     .await
 }
 
+fn forbidden(id: i32) -> ApiError {
+    ApiError::Forbidden(format!(
+        "You may not delete contact {id}: it is not shared read-write, you are not on its \
+         access list and you are not an administrator."
+    ))
+}
+
 #[derive(Debug, FromQueryResult)]
 struct Deleted {
     id: i32,
+}
+
+/// What `crm_delete_contacts` answers (migration `m20261201_000006_delete_function`).
+#[derive(Debug, serde::Deserialize)]
+struct InDatabase {
+    /// The contacts asked for that exist, as the caller saw them just before.
+    contacts: Vec<ContactRow>,
+    /// The children of those the caller may delete.
+    children: Vec<ChildRow>,
+    /// The IDs this call deleted.
+    deleted: HashSet<i32>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Answer {
+    answer: String,
+}
+
+/// On PostgreSQL: deletes the contacts `ids` that `caller` may delete with one statement, the
+/// function `crm_delete_contacts` — the same locks, reads and writes as the in-process path
+/// below, in one round trip. Returns the contacts asked for that existed, as `caller` saw them
+/// just before, and the IDs it deleted.
+async fn in_database(
+    db: &DatabaseConnection,
+    ids: &[i32],
+    caller: &Actor,
+    retention: Duration,
+) -> Result<(Vec<Snapshot>, HashSet<i32>), ApiError> {
+    let array = format!(
+        "{{{}}}",
+        ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+    );
+    crate::db::write_statement(db, || {
+        let now = Utc::now();
+        let expires: Option<DateTime<Utc>> =
+            (!retention.is_zero()).then(|| trash::expiry(now, retention));
+        let values = vec![
+            array.clone().into(),
+            caller.id.into(),
+            caller.is_admin.into(),
+            now.into(),
+            expires.into(),
+            (ShareType::ReadWrite as i16).into(),
+            custom_field::FOR_CONTACT.into(),
+            custom_field::FOR_COMPANY.into(),
+            custom_field::FOR_PERSON.into(),
+            HEADING.into(),
+            PERSON_DELETED.into(),
+            COMPANY_DELETED.into(),
+        ];
+        async move {
+            let answer = Answer::find_by_statement(statement(
+                DbBackend::Postgres,
+                "SELECT CAST(crm_delete_contacts(CAST($1 AS integer[]), $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12) AS text) AS answer",
+                values,
+            ))
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered no row"))
+            })?;
+            let answer: InDatabase = serde_json::from_str(&answer.answer).map_err(|error| {
+                ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered: {error}"))
+            })?;
+            Ok((
+                assemble(answer.contacts, answer.children, caller)?,
+                answer.deleted,
+            ))
+        }
+    })
+    .await
 }
 
 /// On PostgreSQL, locks the contacts `ids` for the delete (`FOR UPDATE`, in ID order so that

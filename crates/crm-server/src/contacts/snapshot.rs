@@ -27,8 +27,8 @@ pub struct Snapshot {
 }
 
 /// The contact row with everything that is one value per contact.
-#[derive(Debug, FromQueryResult)]
-struct ContactRow {
+#[derive(Debug, FromQueryResult, serde::Deserialize)]
+pub(super) struct ContactRow {
     id: i32,
     is_company: bool,
     first_name: String,
@@ -121,8 +121,8 @@ mod part {
 
 /// One row of [`children_sql`]: generic columns whose meaning depends on `part`
 /// ([`Child::try_from`] names them).
-#[derive(Debug, FromQueryResult)]
-struct ChildRow {
+#[derive(Debug, FromQueryResult, serde::Deserialize)]
+pub(super) struct ChildRow {
     part: i32,
     contact_id: i32,
     id: Option<i32>,
@@ -351,8 +351,7 @@ async fn fetch(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let mut children: HashMap<i32, Vec<ChildRow>> = HashMap::new();
-    for child in ChildRow::find_by_statement(statement(
+    let children = ChildRow::find_by_statement(statement(
         backend,
         &children_sql(which),
         vec![
@@ -360,17 +359,31 @@ async fn fetch(
             custom_field::FOR_CONTACT.into(),
             custom_field::FOR_COMPANY.into(),
             custom_field::FOR_PERSON.into(),
-            (FieldType::Heading.value() as i16).into(),
+            HEADING.into(),
         ],
     ))
     .all(db)
-    .await?
-    {
-        children.entry(child.contact_id).or_default().push(child);
+    .await?;
+    assemble(rows, children, caller)
+}
+
+/// The stored value of a heading's field type (custom fields that are shown without a value).
+pub(super) const HEADING: i16 = FieldType::Heading as i16;
+
+/// The snapshots of the contact `rows` with their `children` (of any of them, in any order),
+/// in the order of `rows`.
+pub(super) fn assemble(
+    rows: Vec<ContactRow>,
+    children: Vec<ChildRow>,
+    caller: &Actor,
+) -> Result<Vec<Snapshot>, ApiError> {
+    let mut by_contact: HashMap<i32, Vec<ChildRow>> = HashMap::new();
+    for child in children {
+        by_contact.entry(child.contact_id).or_default().push(child);
     }
     rows.into_iter()
         .map(|row| {
-            let mine = children.remove(&row.id).unwrap_or_default();
+            let mine = by_contact.remove(&row.id).unwrap_or_default();
             build(row, mine, caller)
         })
         .collect()

@@ -164,6 +164,13 @@ pub(super) async fn collect(tx: &DatabaseTransaction, ids: &[i32]) -> Result<Vec
         .collect())
 }
 
+/// When an entry put in the trash at `now` expires: `now + retention`, at most 100 years on.
+pub(super) fn expiry(now: DateTime<Utc>, retention: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(retention)
+        .unwrap_or(chrono::Duration::MAX)
+        .min(chrono::Duration::days(100 * 365))
+}
+
 /// Puts what was kept of the deleted `contacts` in the trash until `now + retention`.
 pub(super) async fn keep(
     tx: &DatabaseTransaction,
@@ -173,10 +180,7 @@ pub(super) async fn keep(
     now: DateTime<Utc>,
     retention: Duration,
 ) -> Result<(), ApiError> {
-    let expires = now
-        + chrono::Duration::from_std(retention)
-            .unwrap_or(chrono::Duration::MAX)
-            .min(chrono::Duration::days(100 * 365));
+    let expires = expiry(now, retention);
     let mut entries = Vec::with_capacity(contacts.len());
     for contact in contacts {
         let Some(kept) = kept.iter().find(|k| k.contact.id == contact.id) else {

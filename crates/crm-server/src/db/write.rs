@@ -3,7 +3,9 @@
 //! write. A serialization failure or deadlock is retried, a bounded number of times.
 //!
 //! Every write of the service goes through here (API requests, the command line, the first-start
-//! bootstrap, migrations); nothing else opens a write transaction.
+//! bootstrap, migrations); nothing else opens a write transaction. A write that is one statement
+//! on PostgreSQL (the delete's function) runs through [`write_statement`], without a transaction
+//! of its own, under the same retries.
 
 use std::{
     collections::HashMap,
@@ -93,7 +95,7 @@ where
     F: FnMut(Tx) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut attempt = 1;
+    let mut tries = 1;
     loop {
         let tx = WriteTransaction::begin(db).await?;
         let outcome = match work(tx.handle()).await {
@@ -103,15 +105,52 @@ where
                 Err(error)
             }
         };
-        match outcome {
-            Err(error) if attempt < WRITE_ATTEMPTS && error.is_retryable() => {
-                tracing::debug!(attempt, "a write met a serialization failure or a deadlock");
-                tokio::time::sleep(RETRY_PAUSE * attempt).await;
-                attempt += 1;
-            }
-            outcome => return outcome,
+        if let Err(error) = &outcome
+            && another_try(error, &mut tries).await
+        {
+            continue;
         }
+        return outcome;
     }
+}
+
+/// Runs `work`, a write that is a single statement, on PostgreSQL without opening a
+/// transaction: the statement commits on its own (autocommit), one round trip to the database
+/// instead of three. A serialization failure or a deadlock is retried as by [`write`]. On
+/// SQLite, whose writers take turns through [`write`], it fails without running `work`.
+pub async fn write_statement<T, E, F, Fut>(db: &DatabaseConnection, mut work: F) -> Result<T, E>
+where
+    E: WriteError,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Err(E::from(DbErr::Custom(
+            "a write outside a transaction is only for PostgreSQL".to_owned(),
+        )));
+    }
+    let mut tries = 1;
+    loop {
+        let outcome = work().await;
+        if let Err(error) = &outcome
+            && another_try(error, &mut tries).await
+        {
+            continue;
+        }
+        return outcome;
+    }
+}
+
+/// Whether a write that failed with `error` on its try number `tries` runs again: when a new
+/// try may succeed and fewer than [`WRITE_ATTEMPTS`] ran. Pauses first, longer each time.
+async fn another_try<E: WriteError>(error: &E, tries: &mut u32) -> bool {
+    if *tries >= WRITE_ATTEMPTS || !error.is_retryable() {
+        return false;
+    }
+    tracing::debug!(tries, "a write met a serialization failure or a deadlock");
+    tokio::time::sleep(RETRY_PAUSE * *tries).await;
+    *tries += 1;
+    true
 }
 
 /// A transaction that writes. On SQLite it also holds this process's turn to write to the file,

@@ -8,6 +8,7 @@ mod m20261128_000002_reference_data;
 mod m20261128_000003_settings;
 mod m20261201_000004_unique_titles;
 mod m20261201_000005_trash;
+mod m20261201_000006_delete_function;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_settings::Migration),
             Box::new(m20261201_000004_unique_titles::Migration),
             Box::new(m20261201_000005_trash::Migration),
+            Box::new(m20261201_000006_delete_function::Migration),
         ]
     }
 }
