@@ -46,7 +46,9 @@ CREATE OR REPLACE FUNCTION crm_delete_contacts(
     p_person_deleted text,
     p_company_deleted text
 ) RETURNS json
-LANGUAGE plpgsql VOLATILE AS $fn$
+LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan
+AS $fn$
 DECLARE
     v_ws constant text := E'\u0009\u000a\u000b\u000c\u000d\u0020\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
     v_contacts json;
