@@ -3,7 +3,8 @@
 //! A key is shown once, when it is created, and stored only as its SHA-256 hash beside a short
 //! clear-text prefix that finds the candidate rows; the hashes are compared in constant time.
 //! Requests send the key itself in `Authorization` (`Authorization: <key>`), or as
-//! `Authorization: Bearer <key>`.
+//! `Authorization: Bearer <key>`. A key once resolved is kept for a short time in the server's
+//! `keycache`, keyed by its hash.
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use futures::future::LocalBoxFuture;
@@ -12,7 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::{actor::Actor, error::ApiError, state::AppState};
+use crate::{actor::Actor, error::ApiError, keycache::KeyHash, state::AppState};
 
 /// How many leading characters of a key are stored in clear to find it.
 pub const PREFIX_LEN: usize = 8;
@@ -52,7 +53,8 @@ struct KeyOwner {
     is_admin: bool,
 }
 
-/// Who a key belongs to, if the key is known and not revoked.
+/// Who a key belongs to, if the key is known and not revoked: the database's answer (the
+/// `Caller` extractor asks the key cache first).
 pub async fn user_for_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<Actor>, ApiError> {
     let backend = db.get_database_backend();
     let statement = Statement::from_sql_and_values(
@@ -128,10 +130,15 @@ impl FromRequest for Caller {
                     "an API key is required: send it in the Authorization header",
                 ));
             };
-            let Some(actor) = user_for_key(&state.db, &key).await? else {
+            let hash: KeyHash = Sha256::digest(key.as_bytes()).into();
+            let resolved = state
+                .keys
+                .resolve(&hash, || user_for_key(&state.db, &key))
+                .await?;
+            let Some(actor) = resolved else {
                 return Err(refused("the API key is unknown or has been revoked"));
             };
-            if let Some(verdict) = limits.key(Sha256::digest(key.as_bytes()).into()) {
+            if let Some(verdict) = limits.key(hash) {
                 if verdict.retry_after.is_some() {
                     return Err(ApiError::RateLimited(verdict));
                 }

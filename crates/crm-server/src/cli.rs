@@ -94,6 +94,15 @@ struct ServeArgs {
     /// them the client is the socket's peer.
     #[arg(long, env = "CRM_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxy: Vec<std::net::IpAddr>,
+    /// How long a resolved API key is used without asking the database again (e.g. `5s`,
+    /// `500ms`); `0` turns the key cache off. A revocation reaches the other instances on
+    /// PostgreSQL within milliseconds (`NOTIFY`), on a shared SQLite file within this time.
+    #[arg(long, env = "CRM_KEY_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
+    key_cache_ttl: Duration,
+    /// Serve metrics in Prometheus' text format at `/metrics`, without an API key (`false`: no
+    /// metrics are kept, and `/metrics` is a 404).
+    #[arg(long, env = "CRM_METRICS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    metrics: bool,
     /// Largest request body accepted, in bytes (larger ones get a 413).
     #[arg(long, env = "CRM_BODY_LIMIT", default_value_t = crate::startup::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
@@ -346,11 +355,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Keys(KeysCommand::Revoke { key_id, db })) => {
             let db = open(&db).await?;
-            db::write(
-                &db,
-                |tx| async move { users::revoke_key(&*tx, key_id).await },
-            )
-            .await?;
+            users::revoke_key(&db, key_id).await?;
             eprintln!("API key {key_id} is revoked.");
             Ok(())
         }
@@ -426,6 +431,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: args.request_timeout,
         trash_retention: args.trash_retention,
         limits: crate::limits::Limits::new(args.rate_limit, args.bad_key_limit, args.trusted_proxy),
+        key_cache_ttl: args.key_cache_ttl,
+        metrics: args.metrics,
     };
     let app = Application::build_with_db(&config, db)?;
     tracing::info!(
@@ -440,4 +447,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     app.run_until_stopped().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_cache_ttl_defaults_to_the_caches_default_and_zero_turns_it_off() {
+        let cli = Cli::try_parse_from(["crm-server"]).expect("no arguments");
+        assert_eq!(cli.serve.key_cache_ttl, crate::keycache::DEFAULT_TTL);
+        let cli = Cli::try_parse_from(["crm-server", "serve", "--key-cache-ttl", "0"])
+            .expect("a zero TTL");
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("not serve: {cli:?}");
+        };
+        assert_eq!(args.key_cache_ttl, Duration::ZERO);
+        let cli = Cli::try_parse_from(["crm-server", "--key-cache-ttl", "250ms"]).expect("250ms");
+        assert_eq!(cli.serve.key_cache_ttl, Duration::from_millis(250));
+        assert!(Cli::try_parse_from(["crm-server", "--key-cache-ttl", "soon"]).is_err());
+    }
 }

@@ -60,6 +60,7 @@ e.g. `http://127.0.0.1:8080`."),
         routes::reference::list_currencies,
         routes::tasks::create_task,
         routes::meta::health,
+        routes::meta::metrics,
     ),
     components(schemas(crm_models::Error, crm_models::EntityType)),
     modifiers(&SecurityAddon, &IntegerEnums, &ErrorExamples),
@@ -229,6 +230,9 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
             "not_in_trash",
             "Contact 42 is not in the trash (never deleted, expired, or restored).",
         ),
+        (404, "getMetrics") => {
+            ApiError::not_found("route_not_found", "No route matches GET /metrics.")
+        }
         (404, _) => ApiError::not_found("contact_not_found", "No contact with ID 42 exists."),
         (406, _) => ApiError::NotAcceptable,
         (409, "restoreContact") => {

@@ -10,7 +10,7 @@ use actix_web::{
     body::MessageBody,
     dev::{Server, ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
-    middleware::{Next, from_fn},
+    middleware::{Condition, Next, from_fn},
     web,
 };
 use anyhow::Context;
@@ -20,6 +20,7 @@ use crate::{
     contacts::trash,
     db,
     error::ApiError,
+    keycache::{self, KeyCache},
     limits::{Limits, Verdict},
     openapi, routes,
     routes::meta,
@@ -45,6 +46,11 @@ pub struct Config {
     pub trash_retention: Duration,
     /// The rate-limit budgets (`Limits::off()`: none).
     pub limits: Limits,
+    /// How long a resolved API key is used without asking the database (zero: the key cache
+    /// is off; `keycache::DEFAULT_TTL` by default).
+    pub key_cache_ttl: Duration,
+    /// Whether the server keeps metrics and serves them at `/metrics` (else a 404 there).
+    pub metrics: bool,
 }
 
 /// The default request timeout.
@@ -56,7 +62,7 @@ pub struct Application {
     port: u16,
     db: DatabaseConnection,
     /// Housekeeping while the server runs: purging expired trash entries, forgetting idle
-    /// rate-limit budgets.
+    /// rate-limit budgets, listening for key revocations (PostgreSQL).
     housekeeping: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -76,12 +82,20 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let keys = KeyCache::new(config.key_cache_ttl);
         let state = web::Data::new(AppState {
             db: db.clone(),
             body_limit: config.body_limit,
             trash_retention: config.trash_retention,
             limits: config.limits.clone(),
+            keys: keys.clone(),
+            metrics: config.metrics,
         });
+        let metrics = config.metrics;
+        if metrics {
+            // Installs the process's recorder, so that the first scrape lists every metric.
+            crate::metrics::handle();
+        }
         let timeout = config.request_timeout;
         // Built once; Swagger UI and `/api-docs/openapi.json` serve it.
         let document = openapi::document_json();
@@ -90,6 +104,7 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(from_fn(meta::json_not_found))
                 .wrap(from_fn(move |req, next| abandon_after(timeout, req, next)))
+                .wrap(Condition::new(metrics, from_fn(crate::metrics::observe)))
                 .wrap(from_fn(rate_limit_headers))
                 .wrap(from_fn(log_request))
                 .wrap(from_fn(meta::security_headers))
@@ -99,13 +114,18 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
+        let mut housekeeping = vec![
+            tokio::spawn(trash::purge_periodically(db.clone())),
+            tokio::spawn(forget_idle_budgets(config.limits.clone())),
+        ];
+        housekeeping.extend(keycache::spawn_listener(&keys, &db));
+        if metrics {
+            housekeeping.push(tokio::spawn(crate::metrics::upkeep_periodically()));
+        }
         Ok(Self {
             server: server.run(),
             port,
-            housekeeping: vec![
-                tokio::spawn(trash::purge_periodically(db.clone())),
-                tokio::spawn(forget_idle_budgets(config.limits.clone())),
-            ],
+            housekeeping,
             db,
         })
     }

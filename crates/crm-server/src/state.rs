@@ -1,6 +1,6 @@
 //! `AppState`: what every handler and extractor can reach. It sits below them all and imports
-//! nothing of the crate but the leaf `limits`, so extractors (`auth`, `json`) and handlers depend on it without
-//! depending on the code that builds the server (`startup`).
+//! nothing of the crate but the leaves `limits` and `keycache`, so extractors (`auth`, `json`)
+//! and handlers depend on it without depending on the code that builds the server (`startup`).
 
 use sea_orm::DatabaseConnection;
 
@@ -18,4 +18,8 @@ pub struct AppState {
     pub trash_retention: std::time::Duration,
     /// The rate-limit budgets.
     pub limits: crate::limits::Limits,
+    /// The resolved API keys (`auth::Caller` looks here before the database).
+    pub keys: crate::keycache::KeyCache,
+    /// Whether `/metrics` answers (else it is a 404).
+    pub metrics: bool,
 }

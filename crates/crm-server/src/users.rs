@@ -1,5 +1,10 @@
 //! Portal users and their API keys: creation, listing, revocation, and the first-start
 //! bootstrap of an administrator.
+//!
+//! What can make a cached key wrong is announced to the key caches (`keycache`): a revocation
+//! names the key, the bootstrap of an empty database means every key. Nothing else changes a
+//! key's owner or an owner's administrator flag: users are only added, and keys only added
+//! (a new key is not cached before its first use: the caches keep known keys only).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -15,6 +20,7 @@ use crate::{
         self,
         entities::{api_key, user},
     },
+    keycache::{self, Forget},
     pictures,
 };
 
@@ -196,17 +202,29 @@ pub async fn list_keys(db: &impl ConnectionTrait) -> Result<Vec<KeyListing>, DbE
         .collect())
 }
 
-/// Revokes a key; revoking a revoked key is a no-op.
-pub async fn revoke_key(db: &impl ConnectionTrait, id: i32) -> Result<(), KeyError> {
-    let key = api_key::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(KeyError::NoSuchKey(id))?;
-    if key.revoked_at.is_none() {
-        let mut key: api_key::ActiveModel = key.into();
-        key.revoked_at = Set(Some(Utc::now()));
-        key.update(db).await?;
-    }
+/// Revokes a key, in a write transaction of its own; revoking a revoked key changes nothing.
+///
+/// The revocation is announced to every server on the database inside the transaction
+/// (`keycache::announce`: on PostgreSQL a `NOTIFY`, delivered on commit) and, once committed,
+/// forgotten by the key caches of this process: here it takes effect at once.
+pub async fn revoke_key(db: &DatabaseConnection, id: i32) -> Result<(), KeyError> {
+    let forget = db::write(db, |tx| async move {
+        let key = api_key::Entity::find_by_id(id)
+            .one(&*tx)
+            .await?
+            .ok_or(KeyError::NoSuchKey(id))?;
+        let forget = Forget::stored_hash(&key.key_hash);
+        if key.revoked_at.is_none() {
+            let mut key: api_key::ActiveModel = key.into();
+            key.revoked_at = Set(Some(Utc::now()));
+            key.update(&*tx).await?;
+        }
+        // Announced even when the key was revoked already: a cache that still held it forgets it.
+        keycache::announce(&*tx, &forget).await?;
+        Ok::<_, KeyError>(forget)
+    })
+    .await?;
+    keycache::forget_in_this_process(&forget);
     Ok(())
 }
 
@@ -223,6 +241,9 @@ pub struct Bootstrap {
 
 /// On a database with no users, creates the administrator "Administrator" with an API key
 /// (`key`, or a generated one). Does nothing when a user exists.
+///
+/// A database without users is a new one (or one emptied): the bootstrap tells the key caches
+/// of the servers listening on it to forget everything they hold (`keycache::announce`).
 pub async fn bootstrap(
     db: &DatabaseConnection,
     key: Option<String>,
@@ -248,6 +269,7 @@ pub async fn bootstrap(
         )
         .await?;
         let (_, key) = create_key(&*tx, user.id, "bootstrap", key.clone()).await?;
+        keycache::announce(&*tx, &Forget::All).await?;
         Ok(Some(Bootstrap {
             user,
             key,

@@ -47,9 +47,9 @@ pub async fn delete_contact(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Contact>, ApiError> {
     let id = contact_id(&req)?;
-    Ok(web::Json(
-        contacts::delete(&state.db, id, &caller.0, state.trash_retention).await?,
-    ))
+    let deleted = contacts::delete(&state.db, id, &caller.0, state.trash_retention).await?;
+    crate::metrics::contacts_deleted(1);
+    Ok(web::Json(deleted))
 }
 
 /// Get a contact

@@ -1,6 +1,6 @@
 //! Everything around the API: Swagger UI and the OpenAPI document, redirects to them, the
-//! built-in default pictures, the JSON 404/405 for requests that match no route, and the
-//! headers every response carries.
+//! built-in default pictures, `/healthz` and `/metrics`, the JSON 404/405 for requests that
+//! match no route, and the headers every response carries.
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -12,7 +12,7 @@ use actix_web::{
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crm_models::Health;
+use crm_models::{Error, Health};
 
 use crate::{db, error::ApiError, pictures, state::AppState};
 
@@ -22,19 +22,35 @@ pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
 /// Where Swagger UI is served.
 pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
 
+/// The pattern of Swagger UI's files.
+const SWAGGER_UI_FILES: &str = "/swagger-ui/{_:.*}";
+
+/// The pattern of the default pictures.
+const PICTURES: &str = "/images/{name}";
+
+/// The routes [`configure`] registers, in its order, each with the `route` label of its requests
+/// in the metrics (`crate::metrics`): (pattern, label).
+pub const ROUTES: [(&str, &str); 5] = [
+    (OPENAPI_JSON_PATH, OPENAPI_JSON_PATH),
+    (SWAGGER_UI_FILES, "/swagger-ui/{file}"),
+    ("/", "/"),
+    ("/swagger-ui", "/swagger-ui"),
+    (PICTURES, PICTURES),
+];
+
 /// Registers Swagger UI serving `document`, the redirects, the pictures and the JSON 404.
 pub fn configure(cfg: &mut web::ServiceConfig, document: serde_json::Value) {
     // No outside validator: Swagger UI would send the document's URL to validator.swagger.io
     // whenever the page is not opened as localhost.
     let config = Config::new([OPENAPI_JSON_PATH]).validator_url("none");
     cfg.service(
-        SwaggerUi::new(format!("{SWAGGER_UI_PATH}{{_:.*}}"))
+        SwaggerUi::new(SWAGGER_UI_FILES)
             .external_url_unchecked(OPENAPI_JSON_PATH, document)
             .config(config),
     )
     .route("/", web::get().to(to_swagger_ui))
     .route("/swagger-ui", web::get().to(to_swagger_ui))
-    .route("/images/{name}", web::get().to(picture))
+    .route(PICTURES, web::get().to(picture))
     .default_service(web::to(not_found));
 }
 
@@ -82,6 +98,35 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             database: "down".to_owned(),
         })
     }
+}
+
+/// Get the service's metrics
+///
+/// The service's metrics in Prometheus' text exposition format (version 0.0.4): requests by
+/// route pattern, method and status; a histogram of their durations by route pattern and method;
+/// contacts deleted, restored and erased; the API-key cache's hits and misses; the database
+/// pool's connections in use and idle, and its maximum. Needs no API key; meant for Prometheus
+/// scrapers. A server started with `--metrics false` answers 404, as for any unknown route.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "Service",
+    responses(
+        (status = 200, description = "The metrics, in Prometheus' text format (`Content-Type: text/plain; version=0.0.4`).",
+            content_type = "text/plain", body = String,
+            example = "# TYPE crm_contacts_deleted_total counter\ncrm_contacts_deleted_total 42\n"),
+        (status = 404, description = "The server's metrics are turned off (`--metrics false`).", body = Error),
+    ),
+    security(),
+)]
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !state.metrics {
+        return not_found(req).await;
+    }
+    HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(crate::metrics::render(&state.db))
 }
 
 /// The JSON 404 of a request that matches no route.

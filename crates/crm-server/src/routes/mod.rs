@@ -36,10 +36,14 @@ impl Endpoint {
         self
     }
 
+    /// The pattern actix matches (`/contact/{contactid:[0-9]+}`).
+    pub fn pattern(&self) -> &'static str {
+        self.pattern
+    }
+
     /// The path as the OpenAPI document writes it: the pattern without its segments' regular
     /// expressions (`/contact/{contactid:[0-9]+}` → `/contact/{contactid}`). For the test that
-    /// holds the routes equal to the document.
-    #[cfg(test)]
+    /// holds the routes equal to the document, and the metrics' `route` label.
     pub fn path(&self) -> String {
         self.pattern
             .split('/')
@@ -105,6 +109,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/api/2.0/crm/settings/currency").on(Method::GET, reference::list_currencies),
         Endpoint::new("/api/2.0/crm/task").on(Method::POST, tasks::create_task),
         Endpoint::new("/healthz").on(Method::GET, meta::health),
+        Endpoint::new("/metrics").on(Method::GET, meta::metrics),
     ]
 }
 

@@ -70,9 +70,9 @@ pub async fn delete_contacts(
             }
         }
     }
-    Ok(web::Json(
-        contacts::delete_many(&state.db, &ids, &caller.0, state.trash_retention).await?,
-    ))
+    let deleted = contacts::delete_many(&state.db, &ids, &caller.0, state.trash_retention).await?;
+    crate::metrics::contacts_deleted(deleted.len());
+    Ok(web::Json(deleted))
 }
 
 /// The integer query parameter `name`, or `None` when absent; a 400 naming it when it is not an
@@ -178,7 +178,9 @@ pub async fn restore_contact(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Contact>, ApiError> {
     let id = contact_id(&req)?;
-    Ok(web::Json(trash::restore(&state.db, id, &caller.0).await?))
+    let restored = trash::restore(&state.db, id, &caller.0).await?;
+    crate::metrics::contact_restored();
+    Ok(web::Json(restored))
 }
 
 /// Erase a deleted contact
@@ -211,5 +213,6 @@ pub async fn erase_contact(
 ) -> Result<actix_web::HttpResponse, ApiError> {
     let id = contact_id(&req)?;
     trash::erase(&state.db, id, &caller.0).await?;
+    crate::metrics::contact_erased();
     Ok(actix_web::HttpResponse::NoContent().finish())
 }

@@ -269,17 +269,20 @@ async fn blank_texts_follow_the_documented_pattern(backend: Backend) {
 }
 
 /// Redocly (`security-defined`) and schemathesis (`ignored_auth`): `/healthz` had no `security`
-/// at all; it says `security: []` now (public), and answers without a key.
+/// at all; it says `security: []` now (public), and answers without a key; so does `/metrics`.
 async fn health_is_documented_as_public(backend: Backend) {
+    const PUBLIC: [&str; 2] = ["/healthz", "/metrics"];
     let app = TestApp::spawn_on(backend).await;
     let doc = document(&app).await;
-    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
-    let (status, body) = send(&app, Method::GET, "/healthz", None, None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    for path in PUBLIC {
+        assert_eq!(doc["paths"][path]["get"]["security"], json!([]), "{path}");
+        let (status, body) = send(&app, Method::GET, path, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
     // Every other operation needs the key.
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            if path != "/healthz" {
+            if !PUBLIC.contains(&path.as_str()) {
                 assert_eq!(
                     operation["security"],
                     json!([{"apiKey": []}]),

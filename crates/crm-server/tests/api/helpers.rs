@@ -104,6 +104,8 @@ impl TestApp {
             // The black-box tests send many requests with one key, and bad keys on purpose:
             // no rate limits unless a test configures them (`tests/api/rate.rs`).
             limits: crm_server::limits::Limits::off(),
+            key_cache_ttl: crm_server::keycache::DEFAULT_TTL,
+            metrics: true,
         };
         configure(&mut config);
         let app = Application::build(config).await.expect("server starts");

@@ -274,6 +274,8 @@ impl Counted {
             request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
             trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
             limits,
+            key_cache_ttl: crm_server::keycache::DEFAULT_TTL,
+            metrics: true,
         };
         let mut db = crm_server::db::connect_and_migrate(&config.database)
             .await

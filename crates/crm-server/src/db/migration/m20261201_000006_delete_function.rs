@@ -16,7 +16,11 @@
 //!    `ON DELETE SET NULL`), writes an audit record and the trash entry of each deleted contact.
 //!
 //! Each statement of a PL/pgSQL function takes a new snapshot under READ COMMITTED, so the reads
-//! of step 2 and 3 happen after the lock of step 1, as in the in-process path. A display name
+//! of step 2 and 3 happen after the lock of step 1, as in the in-process path. The statements
+//! are planned once per connection (`plan_cache_mode = force_generic_plan`: re-planning them on
+//! every call costs more than running them), so each one names its contacts where an index can
+//! use them — the custom-field values by `contact_id` before they are joined — since a generic
+//! plan does not know how many contacts the call names. A display name
 //! is trimmed of the characters Rust's `str::trim` removes (Unicode `White_Space`).
 //!
 //! The function is part of the schema: a change to what a delete reads or writes on PostgreSQL
@@ -104,7 +108,8 @@ BEGIN
           FROM contacts c
           JOIN custom_fields f ON f.entity_type IN (p_for_contact,
                CASE WHEN c.is_company THEN p_for_company ELSE p_for_person END)
-          LEFT JOIN custom_field_values v ON v.field_id = f.id AND v.contact_id = c.id
+          LEFT JOIN (SELECT * FROM custom_field_values WHERE contact_id = ANY(v_deletable)) v
+                 ON v.field_id = f.id AND v.contact_id = c.id
          WHERE c.id = ANY(v_deletable) AND (v.contact_id IS NOT NULL OR f.field_type = p_heading)
         UNION ALL
         SELECT 3, ct.contact_id, g.id, NULL, NULL, g.title, NULL, NULL, NULL, NULL, NULL, NULL,
