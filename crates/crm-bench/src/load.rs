@@ -12,6 +12,7 @@ use std::{
 };
 
 use hdrhistogram::Histogram;
+use indicatif::ProgressBar;
 
 use crate::cpu::Cpu;
 
@@ -40,7 +41,8 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    fn empty() -> Self {
+    /// Nothing measured yet.
+    pub fn empty() -> Self {
         Self {
             planned: 0,
             done: 0,
@@ -50,6 +52,12 @@ impl Measurement {
             latencies: histogram(),
             cpu: Cpu::default(),
         }
+    }
+
+    /// Records `count` answers that each took `nanos` nanoseconds.
+    pub fn record(&mut self, nanos: u64, count: u64) {
+        // Values beyond the bounds are clamped to them.
+        self.latencies.saturating_record_n(nanos, count);
     }
 
     /// Adds another batch of the same kind (its time adds up too).
@@ -116,12 +124,14 @@ impl Measurement {
 }
 
 /// Runs `operation` once per item of `items` with `concurrency` workers in a closed loop, and
-/// stops taking new items after `time_limit`. An `Err` from the operation is a failure.
+/// stops taking new items after `time_limit`. An `Err` from the operation is a failure. Each
+/// answered request advances `progress` by one.
 pub async fn closed_loop<T, Op, Fut>(
     concurrency: usize,
     items: Vec<T>,
     time_limit: Duration,
     operation: Op,
+    progress: &ProgressBar,
 ) -> Measurement
 where
     T: Copy + Send + Sync + 'static,
@@ -137,6 +147,7 @@ where
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
             let (items, operation, next) = (items.clone(), operation.clone(), next.clone());
+            let progress = progress.clone();
             tokio::spawn(async move {
                 let mut mine = Measurement::empty();
                 loop {
@@ -150,6 +161,7 @@ where
                     mine.latencies
                         .saturating_record(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
                     mine.done += 1;
+                    progress.inc(1);
                     if let Err(failure) = outcome {
                         mine.failures += 1;
                         if mine.first_failure.is_none() {
