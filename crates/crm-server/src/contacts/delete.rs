@@ -4,8 +4,8 @@
 //! On SQLite the delete runs here, statement by statement, in a write transaction (a statement
 //! costs no round trip in-process). On PostgreSQL, where each statement is a round trip to the
 //! server, the same locks, reads and writes run as one statement — the function
-//! `crm_delete_contacts` (migration `m20261201_000006_delete_function`) — committed on its own:
-//! one round trip per delete or batch.
+//! `crm_delete_contacts` (migration `m20261201_000006_delete_function`) — in a write
+//! transaction: three round trips (`BEGIN`, the call, `COMMIT`) per delete or batch.
 
 use std::{collections::HashSet, time::Duration};
 
@@ -138,8 +138,9 @@ struct Answer {
 
 /// On PostgreSQL: deletes the contacts `ids` that `caller` may delete with one statement, the
 /// function `crm_delete_contacts` — the same locks, reads and writes as the in-process path
-/// below, in one round trip. Returns the contacts asked for that existed, as `caller` saw them
-/// just before, and the IDs it deleted.
+/// below — in a write transaction of its own (a request abandoned by the timeout rolls it back).
+/// Returns the contacts asked for that existed, as `caller` saw them just before, and the IDs
+/// it deleted.
 async fn in_database(
     db: &DatabaseConnection,
     ids: &[i32],
@@ -150,12 +151,13 @@ async fn in_database(
         "{{{}}}",
         ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
     );
-    crate::db::write_statement(db, || {
+    let array = &array;
+    crate::db::write(db, |tx| {
         let now = Utc::now();
         let expires: Option<DateTime<Utc>> =
             (!retention.is_zero()).then(|| trash::expiry(now, retention));
         let values = vec![
-            array.clone().into(),
+            array.as_str().into(),
             caller.id.into(),
             caller.is_admin.into(),
             now.into(),
@@ -175,7 +177,7 @@ async fn in_database(
                  $8, $9, $10, $11, $12) AS text) AS answer",
                 values,
             ))
-            .one(db)
+            .one(&*tx)
             .await?
             .ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered no row"))

@@ -3,9 +3,7 @@
 //! write. A serialization failure or deadlock is retried, a bounded number of times.
 //!
 //! Every write of the service goes through here (API requests, the command line, the first-start
-//! bootstrap, migrations); nothing else opens a write transaction. A write that is one statement
-//! on PostgreSQL (the delete's function) runs through [`write_statement`], without a transaction
-//! of its own, under the same retries.
+//! bootstrap, migrations); nothing else opens a write transaction.
 
 use std::{
     collections::HashMap,
@@ -105,33 +103,6 @@ where
                 Err(error)
             }
         };
-        if let Err(error) = &outcome
-            && another_try(error, &mut tries).await
-        {
-            continue;
-        }
-        return outcome;
-    }
-}
-
-/// Runs `work`, a write that is a single statement, on PostgreSQL without opening a
-/// transaction: the statement commits on its own (autocommit), one round trip to the database
-/// instead of three. A serialization failure or a deadlock is retried as by [`write`]. On
-/// SQLite, whose writers take turns through [`write`], it fails without running `work`.
-pub async fn write_statement<T, E, F, Fut>(db: &DatabaseConnection, mut work: F) -> Result<T, E>
-where
-    E: WriteError,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Err(E::from(DbErr::Custom(
-            "a write outside a transaction is only for PostgreSQL".to_owned(),
-        )));
-    }
-    let mut tries = 1;
-    loop {
-        let outcome = work().await;
         if let Err(error) = &outcome
             && another_try(error, &mut tries).await
         {

@@ -2104,8 +2104,120 @@ async fn an_erasure_racing_creates_of_its_tag_leaves_them_their_tag(backend: Bac
     }
 }
 
+/// Task deadlines outside the years 1–9999 (chrono writes them `+10000-…`, `0000-…`; the API
+/// takes them) survive the trash: the restored contact's tasks have them, on both backends.
+async fn deadlines_outside_the_years_1_to_9999_come_back_with_the_restore(backend: Backend) {
+    use chrono::NaiveDate;
+
+    let app = TestApp::spawn_on(backend).await;
+    let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    let deadlines: Vec<DateTime<Utc>> = [(10_000, 1, 1), (0, 6, 30), (-44, 3, 15), (9_999, 12, 31)]
+        .into_iter()
+        .map(|(year, month, day)| {
+            NaiveDate::from_ymd_opt(year, month, day)
+                .unwrap()
+                .and_hms_micro_opt(12, 34, 56, 789_012)
+                .unwrap()
+                .and_utc()
+        })
+        .collect();
+    for deadline in &deadlines {
+        task::ActiveModel {
+            contact_id: Set(id),
+            title: Set(format!("Due {deadline}")),
+            deadline: Set(Some(*deadline)),
+            is_closed: Set(false),
+            created_at: Set(fixtures::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let key = app.admin_key.clone();
+    let (status, body) = delete_one(&app, &key, id).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = restore(&app, &key, id).await;
+    assert_eq!(status, 200, "{body}");
+    let mut back: Vec<DateTime<Utc>> = task::Entity::find()
+        .filter(task::Column::ContactId.eq(id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|task| task.deadline)
+        .collect();
+    back.sort();
+    let mut expected = deadlines.clone();
+    expected.sort();
+    assert_eq!(back, expected);
+}
+
+/// A delete abandoned by the request timeout (it waited for a lock held elsewhere) answers 503
+/// and leaves nothing behind once the lock is released: the contact stays, no audit record, no
+/// trash entry.
+async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) {
+    use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+
+    let on_postgres = matches!(backend, Backend::Postgres(_));
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    // Another connection holds what the delete needs: the contact's row (PostgreSQL, as a create
+    // of a task would), the write lock of the file (SQLite).
+    let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let holder = other
+        .begin_with_options(TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        })
+        .await
+        .unwrap();
+    if on_postgres {
+        holder
+            .execute_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT 1 FROM contacts WHERE id = {id} FOR KEY SHARE"),
+            ))
+            .await
+            .unwrap();
+    }
+    let key = app.admin_key.clone();
+    let (status, body) = delete_one(&app, &key, id).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["Code"], "request_timeout", "{body}");
+    // The abandoned delete is still waiting for the lock: let it have it, then look.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    holder.commit().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (status, body) = get(&app, &key, id).await;
+    assert_eq!(status, 200, "the contact is still there: {body}");
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT COUNT(*) AS n FROM audit_events WHERE contact_id = {id}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT COUNT(*) AS n FROM contact_trash WHERE contact_id = {id}")
+        )
+        .await,
+        0
+    );
+    other.close().await.ok();
+}
+
 crate::backend_tests!(
     a_batch_delete_refuses_bad_lists_naming_the_property,
+    a_delete_over_the_request_timeout_leaves_the_contact,
+    deadlines_outside_the_years_1_to_9999_come_back_with_the_restore,
     a_batch_delete_returns_the_deleted_contacts_as_get_showed_them_and_skips_the_rest,
     a_batch_of_500_runs_as_many_statements_as_a_batch_of_1,
     two_overlapping_batches_sent_at_once_delete_each_contact_once,

@@ -1,9 +1,9 @@
 //! PostgreSQL: the delete of contacts as one function, so that a delete costs the server one
-//! round trip to the database instead of one per statement (`crate::contacts::delete`).
+//! statement — three round trips with the transaction's `BEGIN` and `COMMIT` — instead of one
+//! per statement (`crate::contacts::delete`).
 //!
-//! `crm_delete_contacts` does, in one call and one transaction (the caller's autocommit
-//! statement), what the in-process path does statement by statement on SQLite, in the same
-//! order and with the same locks:
+//! `crm_delete_contacts` does, in one call, what the in-process path does statement by statement
+//! on SQLite, in the same order and with the same locks:
 //!
 //! 1. locks the contacts `FOR UPDATE` in ID order (so overlapping batches cannot deadlock, and a
 //!    write that refers to one of them either committed before — and is seen below — or waits);
@@ -20,8 +20,14 @@
 //! are planned once per connection (`plan_cache_mode = force_generic_plan`: re-planning them on
 //! every call costs more than running them), so each one names its contacts where an index can
 //! use them — the custom-field values by `contact_id` before they are joined — since a generic
-//! plan does not know how many contacts the call names. A display name
-//! is trimmed of the characters Rust's `str::trim` removes (Unicode `White_Space`).
+//! plan does not know how many contacts the call names. A display name is trimmed of the
+//! characters Rust's `str::trim` removes (Unicode `White_Space`). A task's times are written as
+//! chrono writes them (`crm_json_time`: `+10000-…`, `0000-…` for 1 BC), which PostgreSQL's own
+//! JSON of a timestamp outside the years 1–9999 is not.
+//!
+//! The caller runs it inside a write transaction (`db::write`) rather than as an autocommit
+//! statement: a request abandoned by the request timeout must leave nothing behind, and only a
+//! `COMMIT` the server still sends can promise that.
 //!
 //! The function is part of the schema: a change to what a delete reads or writes on PostgreSQL
 //! is a new migration that replaces it. SQLite has no stored functions; there the delete runs
@@ -36,6 +42,19 @@ pub struct Migration;
 /// The function: see the module's documentation. Returns
 /// `{"contacts": [contact rows], "children": [child rows], "deleted": [IDs]}`.
 const CREATE: &str = r#"
+CREATE OR REPLACE FUNCTION crm_json_time(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT CASE
+               WHEN y < 0 THEN '-' || lpad((-y)::text, 4, '0')
+               WHEN y > 9999 THEN '+' || y::text
+               ELSE lpad(y::text, 4, '0')
+           END || to_char(t AT TIME ZONE 'UTC', '-MM-DD"T"HH24:MI:SS.US"Z"')
+      FROM (SELECT CASE WHEN extract(year FROM t AT TIME ZONE 'UTC') < 0
+                        THEN extract(year FROM t AT TIME ZONE 'UTC')::integer + 1
+                        ELSE extract(year FROM t AT TIME ZONE 'UTC')::integer
+                   END AS y) year
+$fn$;
+
 CREATE OR REPLACE FUNCTION crm_delete_contacts(
     p_ids integer[],
     p_caller uuid,
@@ -133,8 +152,13 @@ BEGIN
                    'tags', coalesce((SELECT json_agg(g.title) FROM contact_tags ct
                                        JOIN tags g ON g.id = ct.tag_id
                                       WHERE ct.contact_id = c.id), '[]'::json),
-                   'tasks', coalesce((SELECT json_agg(k) FROM tasks k
-                                       WHERE k.contact_id = c.id), '[]'::json),
+                   'tasks', coalesce((SELECT json_agg(json_build_object(
+                                             'id', k.id, 'contact_id', k.contact_id,
+                                             'title', k.title,
+                                             'deadline', crm_json_time(k.deadline),
+                                             'is_closed', k.is_closed,
+                                             'created_at', crm_json_time(k.created_at)))
+                                        FROM tasks k WHERE k.contact_id = c.id), '[]'::json),
                    'access', coalesce((SELECT json_agg(a.user_id) FROM contact_access a
                                         WHERE a.contact_id = c.id), '[]'::json),
                    'people', coalesce((SELECT json_agg(p.id) FROM contacts p
@@ -172,7 +196,8 @@ $fn$
 "#;
 
 const DROP: &str = "DROP FUNCTION IF EXISTS crm_delete_contacts(integer[], uuid, boolean, \
-    timestamptz, timestamptz, smallint, smallint, smallint, smallint, smallint, text, text)";
+    timestamptz, timestamptz, smallint, smallint, smallint, smallint, smallint, text, text); \
+    DROP FUNCTION IF EXISTS crm_json_time(timestamptz)";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
