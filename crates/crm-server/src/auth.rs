@@ -13,7 +13,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::{actor::Actor, error::ApiError, keycache::KeyHash, state::AppState};
+use crate::{
+    actor::Actor,
+    error::ApiError,
+    keycache::{self, KeyHash},
+    state::AppState,
+};
 
 /// How many leading characters of a key are stored in clear to find it.
 pub const PREFIX_LEN: usize = 8;
@@ -25,10 +30,7 @@ pub fn generate_key() -> String {
 
 /// The stored form of a key: the hex SHA-256 of its bytes.
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    keycache::to_hex(&Sha256::digest(key.as_bytes()).into())
 }
 
 /// The clear-text prefix stored beside the hash.

@@ -74,7 +74,7 @@ impl Forget {
     /// The `NOTIFY` payload: the hash in lowercase hex, or [`FORGET_ALL`].
     pub fn payload(&self) -> String {
         match self {
-            Self::Key(hash) => hash.iter().map(|byte| format!("{byte:02x}")).collect(),
+            Self::Key(hash) => to_hex(hash),
             Self::All => FORGET_ALL.to_owned(),
         }
     }
@@ -86,6 +86,11 @@ impl Forget {
 }
 
 /// 64 hex digits as 32 bytes.
+/// A hash as stored (`api_keys.key_hash`): 64 lower-case hex digits.
+pub fn to_hex(hash: &KeyHash) -> String {
+    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 fn parse_hex(hex: &str) -> Option<KeyHash> {
     if hex.len() != 64 || !hex.is_ascii() {
         return None;

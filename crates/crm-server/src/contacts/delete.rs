@@ -18,7 +18,7 @@ use sea_orm::{
 
 use super::{
     Snapshot, load, load_many, not_found,
-    snapshot::{ChildRow, ContactRow, HEADING, assemble, id_list, statement},
+    snapshot::{ChildRow, ContactRow, HEADING, assemble, id_list, in_order, statement},
     trash,
 };
 use crate::{
@@ -85,16 +85,13 @@ pub async fn delete_many(
     unique.extend(ids.iter().copied().filter(|id| seen.insert(*id)));
     let unique = &unique;
     if db.get_database_backend() == DbBackend::Postgres {
-        let (found, deleted) = in_database(db, unique, caller, retention).await?;
-        let order: std::collections::HashMap<i32, usize> =
-            unique.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let mut contacts: Vec<Contact> = found
+        let (mut found, deleted) = in_database(db, unique, caller, retention).await?;
+        in_order(&mut found, unique);
+        return Ok(found
             .into_iter()
             .map(|snapshot| snapshot.contact)
             .filter(|contact| deleted.contains(&contact.id))
-            .collect();
-        contacts.sort_by_key(|contact| order.get(&contact.id).copied());
-        return Ok(contacts);
+            .collect());
     }
     crate::db::write(db, |tx| async move {
         lock(&tx, unique).await?;

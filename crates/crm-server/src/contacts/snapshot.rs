@@ -309,9 +309,14 @@ pub async fn load_many(
         return Ok(Vec::new());
     }
     let mut found = fetch(db, Ids::Many(ids), caller).await?;
-    let order: HashMap<i32, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    found.sort_by_key(|snapshot| order.get(&snapshot.contact.id).copied());
+    in_order(&mut found, ids);
     Ok(found)
+}
+
+/// Puts `snapshots` in the order of their IDs in `ids`.
+pub(super) fn in_order(snapshots: &mut [Snapshot], ids: &[i32]) {
+    let order: HashMap<i32, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    snapshots.sort_by_key(|snapshot| order.get(&snapshot.contact.id).copied());
 }
 
 /// Which contacts to load.

@@ -93,7 +93,7 @@ where
     F: FnMut(Tx) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut tries = 1;
+    let mut attempt = 1;
     loop {
         let tx = WriteTransaction::begin(db).await?;
         let outcome = match work(tx.handle()).await {
@@ -103,25 +103,15 @@ where
                 Err(error)
             }
         };
-        if let Err(error) = &outcome
-            && another_try(error, &mut tries).await
-        {
-            continue;
+        match outcome {
+            Err(error) if attempt < WRITE_ATTEMPTS && error.is_retryable() => {
+                tracing::debug!(attempt, "a write met a serialization failure or a deadlock");
+                tokio::time::sleep(RETRY_PAUSE * attempt).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
         }
-        return outcome;
     }
-}
-
-/// Whether a write that failed with `error` on its try number `tries` runs again: when a new
-/// try may succeed and fewer than [`WRITE_ATTEMPTS`] ran. Pauses first, longer each time.
-async fn another_try<E: WriteError>(error: &E, tries: &mut u32) -> bool {
-    if *tries >= WRITE_ATTEMPTS || !error.is_retryable() {
-        return false;
-    }
-    tracing::debug!(tries, "a write met a serialization failure or a deadlock");
-    tokio::time::sleep(RETRY_PAUSE * *tries).await;
-    *tries += 1;
-    true
 }
 
 /// A transaction that writes. On SQLite it also holds this process's turn to write to the file,
