@@ -7,6 +7,7 @@ use crm_server::{
     users::{self, NewUser},
 };
 use sea_orm::DatabaseConnection;
+use std::sync::{Arc, Mutex};
 
 pub use crm_testkit::{
     count, orphans,
@@ -68,6 +69,72 @@ pub async fn scratch(backend: &Backend) -> (Scratch, String) {
     (scratch, url)
 }
 
+/// The tests' configuration of a server over the database at `url`: a free port, two workers,
+/// the defaults otherwise.
+pub fn config(url: String) -> Config {
+    Config {
+        bind: "127.0.0.1:0".to_owned(),
+        database: DbConfig::new(url),
+        workers: Some(2),
+        body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
+        request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
+        trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
+        // The black-box tests send many requests with one key, and bad keys on purpose:
+        // no rate limits unless a test configures them (`tests/api/rate.rs`).
+        limits: crm_server::limits::Limits::off(),
+        key_cache_ttl: crm_server::keycache::DEFAULT_TTL,
+        metrics: true,
+    }
+}
+
+/// A running server over a fresh database (no users) whose pool records the SQL of every
+/// statement the server runs.
+pub struct Recording {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// The server's pool.
+    pub db: DatabaseConnection,
+    statements: Arc<Mutex<Vec<String>>>,
+    _scratch: Scratch,
+}
+
+impl Recording {
+    /// Starts a server over a fresh database of `backend`, with `configure` applied to
+    /// [`config`].
+    pub async fn spawn(backend: &Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let (scratch, url) = scratch(backend).await;
+        let mut config = config(url);
+        configure(&mut config);
+        let mut db = crm_server::db::connect_and_migrate(&config.database)
+            .await
+            .expect("a migrated database");
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let recorded = statements.clone();
+        db.set_metric_callback(move |info| {
+            recorded.lock().unwrap().push(info.statement.sql.clone());
+        });
+        let app = Application::build_with_db(&config, db.clone()).expect("server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            db,
+            statements,
+            _scratch: scratch,
+        }
+    }
+
+    /// How many statements the server has run.
+    pub fn count(&self) -> usize {
+        self.statements.lock().unwrap().len()
+    }
+
+    /// The statements run from the `start`th on.
+    pub fn since(&self, start: usize) -> Vec<String> {
+        self.statements.lock().unwrap()[start..].to_vec()
+    }
+}
+
 /// A running server with a fresh database and an administrator.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -94,19 +161,7 @@ impl TestApp {
     /// configuration.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let (scratch, url) = scratch(&backend).await;
-        let mut config = Config {
-            bind: "127.0.0.1:0".to_owned(),
-            database: DbConfig::new(url.clone()),
-            workers: Some(2),
-            body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
-            request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
-            trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
-            // The black-box tests send many requests with one key, and bad keys on purpose:
-            // no rate limits unless a test configures them (`tests/api/rate.rs`).
-            limits: crm_server::limits::Limits::off(),
-            key_cache_ttl: crm_server::keycache::DEFAULT_TTL,
-            metrics: true,
-        };
+        let mut config = config(url.clone());
         configure(&mut config);
         let app = Application::build(config).await.expect("server starts");
         let address = format!("http://127.0.0.1:{}", app.port());

@@ -7,20 +7,14 @@
 
 use std::{
     path::Path,
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
 use reqwest::header;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, FromQueryResult, Statement};
 
-use crm_server::{
-    auth::hash_key,
-    db::DbConfig,
-    keycache,
-    startup::{Application, Config},
-    users,
-};
+use crm_server::{auth::hash_key, db::DbConfig, keycache, users};
 use crm_testkit::process::{Launch, ServerProcess};
 
 use crate::helpers::{self, Backend, TestApp};
@@ -248,59 +242,36 @@ async fn with_a_zero_ttl_a_revocation_is_immediate(backend: Backend) {
 
 /// An in-process server whose pool records the statements it runs.
 struct Recorded {
-    address: String,
-    db: DatabaseConnection,
-    statements: Arc<Mutex<Vec<String>>>,
+    server: helpers::Recording,
     /// Where the statements of the last [`Self::call`] start.
     last: Mutex<usize>,
-    _scratch: helpers::Scratch,
+}
+
+impl std::ops::Deref for Recorded {
+    type Target = helpers::Recording;
+
+    fn deref(&self) -> &helpers::Recording {
+        &self.server
+    }
 }
 
 impl Recorded {
     async fn spawn(backend: &Backend, ttl: Duration, max_connections: u32) -> Self {
-        let (scratch, url) = helpers::scratch(backend).await;
-        let config = Config {
-            bind: "127.0.0.1:0".to_owned(),
-            database: DbConfig {
-                max_connections,
-                ..DbConfig::new(url)
-            },
-            workers: Some(2),
-            body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
-            request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
-            trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
-            limits: crm_server::limits::Limits::off(),
-            key_cache_ttl: ttl,
-            metrics: false,
-        };
-        let mut db = crm_server::db::connect_and_migrate(&config.database)
-            .await
-            .expect("a migrated database");
-        let statements = Arc::new(Mutex::new(Vec::new()));
-        let recorded = statements.clone();
-        db.set_metric_callback(move |info| {
-            recorded.lock().unwrap().push(info.statement.sql.clone());
-        });
-        let app = Application::build_with_db(&config, db.clone()).expect("server starts");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let server = helpers::Recording::spawn(backend, |config| {
+            config.database.max_connections = max_connections;
+            config.key_cache_ttl = ttl;
+            config.metrics = false;
+        })
+        .await;
         Self {
-            address,
-            db,
-            statements,
+            server,
             last: Mutex::new(0),
-            _scratch: scratch,
         }
-    }
-
-    /// How many statements recorded so far.
-    fn mark(&self) -> usize {
-        self.statements.lock().unwrap().len()
     }
 
     /// How many key lookups (statements reading `api_keys`) since `mark`.
     fn lookups_since(&self, mark: usize) -> usize {
-        self.statements.lock().unwrap()[mark..]
+        self.since(mark)
             .iter()
             .filter(|sql| sql.contains("api_keys"))
             .count()
@@ -308,13 +279,12 @@ impl Recorded {
 
     /// The statements run since the last [`Self::call`] began (for failure messages).
     fn ran(&self) -> Vec<String> {
-        let from = *self.last.lock().unwrap();
-        self.statements.lock().unwrap()[from..].to_vec()
+        self.since(*self.last.lock().unwrap())
     }
 
     /// The status of `GET OPERATION` with `key` and how many key lookups it ran.
     async fn call(&self, key: &str) -> (u16, usize) {
-        let mark = self.mark();
+        let mark = self.count();
         *self.last.lock().unwrap() = mark;
         let status = status(&self.address, key).await;
         (status, self.lookups_since(mark))

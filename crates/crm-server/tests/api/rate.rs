@@ -6,20 +6,9 @@
 //! through; health, Swagger UI and the document are not limited by key; the served document
 //! states the 429 on every operation that takes a key.
 
-use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
-use crm_server::{
-    db::DbConfig,
-    limits::Limits,
-    startup::{Application, Config},
-    users,
-};
+use crm_server::{limits::Limits, users};
 use reqwest::{Response, header};
 use serde_json::Value;
 
@@ -253,63 +242,11 @@ async fn error_responses_of_an_operation_with_a_key_carry_the_fields(backend: Ba
     }
 }
 
-/// A server over a fresh database whose pool counts the statements it runs (the server's own).
-struct Counted {
-    address: String,
-    db: sea_orm::DatabaseConnection,
-    statements: Arc<AtomicUsize>,
-    /// The statements run, for the failure message.
-    log: Arc<Mutex<Vec<String>>>,
-    _scratch: helpers::Scratch,
-}
-
-impl Counted {
-    async fn spawn(backend: Backend, limits: Limits) -> Self {
-        let (scratch, url) = helpers::scratch(&backend).await;
-        let config = Config {
-            bind: "127.0.0.1:0".to_owned(),
-            database: DbConfig::new(url),
-            workers: Some(2),
-            body_limit: crm_server::startup::DEFAULT_BODY_LIMIT,
-            request_timeout: crm_server::startup::DEFAULT_REQUEST_TIMEOUT,
-            trash_retention: crm_server::contacts::trash::DEFAULT_RETENTION,
-            limits,
-            key_cache_ttl: crm_server::keycache::DEFAULT_TTL,
-            metrics: true,
-        };
-        let mut db = crm_server::db::connect_and_migrate(&config.database)
-            .await
-            .expect("a migrated database");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (counter, logged) = (statements.clone(), log.clone());
-        db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            logged.lock().unwrap().push(info.statement.sql.clone());
-        });
-        let app = Application::build_with_db(&config, db.clone()).expect("server starts");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        Self {
-            address,
-            db,
-            statements,
-            log,
-            _scratch: scratch,
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
-    }
-
-    fn since(&self, start: usize) -> Vec<String> {
-        self.log.lock().unwrap()[start..].to_vec()
-    }
-}
-
 async fn bad_keys_from_one_address_get_429_and_then_cost_no_statement(backend: Backend) {
-    let server = Counted::spawn(backend, Limits::new(BUDGET, 3, Vec::new())).await;
+    let server = helpers::Recording::spawn(&backend, |config| {
+        config.limits = Limits::new(BUDGET, 3, Vec::new());
+    })
+    .await;
     let (_, admin_key) = TestApp::user_with_key(&server.db, "Ada Admin", true).await;
     let (member, revoked_key) = TestApp::user_with_key(&server.db, "Rex Revoked", false).await;
     let keys = users::list_keys(&server.db).await.unwrap();
