@@ -245,6 +245,7 @@ impl From<DbErr> for ApiError {
                 }
             }
             Failure::Retryable => Self::Contended(error),
+            Failure::LockTimeout => Self::Timeout(crate::deadline::timeout().unwrap_or_default()),
             Failure::Unavailable => Self::Unavailable(error),
             Failure::Other => Self::Internal(error.into()),
         }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod contacts;
 pub mod db;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub(crate) mod json;

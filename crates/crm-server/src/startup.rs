@@ -151,15 +151,16 @@ impl Application {
 }
 
 /// Answers 503 when the request takes longer than `timeout`. The handler's future is dropped,
-/// so an open transaction rolls back.
+/// so an open transaction rolls back — unless a statement that commits on its own has been sent
+/// meanwhile: then its answer is awaited ([`crate::deadline`]).
 async fn abandon_after(
     timeout: Duration,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    match tokio::time::timeout(timeout, next.call(req)).await {
-        Ok(response) => response,
-        Err(_) => Err(ApiError::Timeout(timeout).into()),
+    match crate::deadline::run(timeout, next.call(req)).await {
+        Some(response) => response,
+        None => Err(ApiError::Timeout(timeout).into()),
     }
 }
 

@@ -4,8 +4,11 @@
 //! On SQLite the delete runs here, statement by statement, in a write transaction (a statement
 //! costs no round trip in-process). On PostgreSQL, where each statement is a round trip to the
 //! server, the same locks, reads and writes run as one statement — the function
-//! `crm_delete_contacts` (migration `m20261201_000006_delete_function`) — in a write
-//! transaction: three round trips (`BEGIN`, the call, `COMMIT`) per delete or batch.
+//! `crm_delete_contacts` (migrations `m20261201_000006_delete_function`,
+//! `m20261201_000007_delete_in_one_statement`) — that commits on its own: one round trip per
+//! delete or batch. Once it is sent, the request waits for its answer rather than being
+//! abandoned by the request timeout; the function waits for locks only until the request's
+//! deadline ([`crate::deadline`]).
 
 use std::{collections::HashSet, time::Duration};
 
@@ -24,6 +27,7 @@ use super::{
 use crate::{
     actor::Actor,
     db::entities::{audit_event, custom_field},
+    deadline::LockWait,
     error::ApiError,
 };
 
@@ -117,7 +121,7 @@ struct Deleted {
     id: i32,
 }
 
-/// What `crm_delete_contacts` answers (migration `m20261201_000006_delete_function`).
+/// What `crm_delete_contacts` answers (migration `m20261201_000007_delete_in_one_statement`).
 #[derive(Debug, serde::Deserialize)]
 struct InDatabase {
     /// The contacts asked for that exist, as the caller saw them just before.
@@ -135,9 +139,9 @@ struct Answer {
 
 /// On PostgreSQL: deletes the contacts `ids` that `caller` may delete with one statement, the
 /// function `crm_delete_contacts` — the same locks, reads and writes as the in-process path
-/// below — in a write transaction of its own (a request abandoned by the timeout rolls it back).
-/// Returns the contacts asked for that existed, as `caller` saw them just before, and the IDs
-/// it deleted.
+/// below — that commits on its own. It waits for locks at most until the request's deadline
+/// (then: 503, nothing kept). Returns the contacts asked for that existed, as `caller` saw them
+/// just before, and the IDs it deleted.
 async fn in_database(
     db: &DatabaseConnection,
     ids: &[i32],
@@ -149,7 +153,13 @@ async fn in_database(
         ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
     );
     let array = &array;
-    crate::db::write(db, |tx| {
+    crate::db::write_statement(db, || async move {
+        // From here on the request waits for the statement's answer.
+        let lock_wait = match crate::deadline::sending_final_statement() {
+            Ok(LockWait::Unbounded) => None,
+            Ok(LockWait::AtMost(left)) => Some(i32::try_from(left.as_millis()).unwrap_or(i32::MAX)),
+            Err(timeout) => return Err(ApiError::Timeout(timeout)),
+        };
         let now = Utc::now();
         let expires: Option<DateTime<Utc>> =
             (!retention.is_zero()).then(|| trash::expiry(now, retention));
@@ -166,27 +176,26 @@ async fn in_database(
             HEADING.into(),
             PERSON_DELETED.into(),
             COMPANY_DELETED.into(),
+            lock_wait.into(),
         ];
-        async move {
-            let answer = Answer::find_by_statement(statement(
-                DbBackend::Postgres,
-                "SELECT CAST(crm_delete_contacts(CAST($1 AS integer[]), $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12) AS text) AS answer",
-                values,
-            ))
-            .one(&*tx)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered no row"))
-            })?;
-            let answer: InDatabase = serde_json::from_str(&answer.answer).map_err(|error| {
-                ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered: {error}"))
-            })?;
-            Ok((
-                assemble(answer.contacts, answer.children, caller)?,
-                answer.deleted,
-            ))
-        }
+        let answer = Answer::find_by_statement(statement(
+            DbBackend::Postgres,
+            "SELECT CAST(crm_delete_contacts(CAST($1 AS integer[]), $2, $3, $4, $5, $6, $7, \
+             $8, $9, $10, $11, $12, $13) AS text) AS answer",
+            values,
+        ))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered no row"))
+        })?;
+        let answer: InDatabase = serde_json::from_str(&answer.answer).map_err(|error| {
+            ApiError::Internal(anyhow::anyhow!("crm_delete_contacts answered: {error}"))
+        })?;
+        Ok((
+            assemble(answer.contacts, answer.children, caller)?,
+            answer.deleted,
+        ))
     })
     .await
 }

@@ -13,6 +13,10 @@ pub enum Failure {
     ForeignKey(Option<String>),
     /// A serialization failure or a deadlock: the same work may succeed when run again.
     Retryable,
+    /// PostgreSQL gave up waiting for a lock (`lock_timeout`, which the one-statement delete
+    /// sets to the time left before the request's deadline, `crate::deadline`): the statement
+    /// did nothing.
+    LockTimeout,
     /// The database cannot be reached right now (no connection could be had, the connection
     /// broke, the server is shutting down or refusing connections, SQLite stayed locked past the
     /// busy timeout).
@@ -57,6 +61,8 @@ pub fn classify(error: &DbErr) -> Failure {
         // PostgreSQL: serialization_failure, deadlock_detected. SQLite: SQLITE_BUSY_SNAPSHOT
         // (a read transaction could not become a write transaction).
         "40001" | "40P01" | "517" => Failure::Retryable,
+        // PostgreSQL: lock_not_available (the service never locks with NOWAIT).
+        "55P03" => Failure::LockTimeout,
         // PostgreSQL: class 08 (connection exception), 57P01–57P03 (shutting down, cannot
         // connect now). SQLite: SQLITE_BUSY and SQLITE_LOCKED and their extended codes, past
         // the busy timeout.

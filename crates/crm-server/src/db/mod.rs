@@ -6,7 +6,7 @@ pub mod migration;
 mod write;
 
 pub use failure::{Failure, classify};
-pub use write::{Tx, WRITE_ATTEMPTS, WriteError, write};
+pub use write::{Tx, WRITE_ATTEMPTS, WriteError, write, write_statement};
 
 use std::{sync::Arc, time::Duration};
 

@@ -3,7 +3,9 @@
 //! write. A serialization failure or deadlock is retried, a bounded number of times.
 //!
 //! Every write of the service goes through here (API requests, the command line, the first-start
-//! bootstrap, migrations); nothing else opens a write transaction.
+//! bootstrap, migrations); nothing else opens a write transaction. A write that is one statement
+//! on PostgreSQL (the delete's function) runs through [`write_statement`], without a transaction
+//! of its own, under the same retries.
 
 use std::{
     collections::HashMap,
@@ -104,14 +106,49 @@ where
             }
         };
         match outcome {
-            Err(error) if attempt < WRITE_ATTEMPTS && error.is_retryable() => {
-                tracing::debug!(attempt, "a write met a serialization failure or a deadlock");
-                tokio::time::sleep(RETRY_PAUSE * attempt).await;
-                attempt += 1;
-            }
+            Err(error) if another_attempt(&error, &mut attempt).await => {}
             outcome => return outcome,
         }
     }
+}
+
+/// Runs `work`, a write that is a single statement, on PostgreSQL without opening a
+/// transaction: the statement commits on its own (autocommit), one round trip to the database
+/// instead of three. A serialization failure or a deadlock is retried as by [`write`]. On
+/// SQLite, whose writers take turns through [`write`], it fails without running `work`.
+///
+/// Such a statement cannot be rolled back once sent: `work` must call
+/// [`crate::deadline::sending_final_statement`] right before it sends it.
+pub async fn write_statement<T, E, F, Fut>(db: &DatabaseConnection, mut work: F) -> Result<T, E>
+where
+    E: WriteError,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Err(E::from(DbErr::Custom(
+            "a write outside a transaction is only for PostgreSQL".to_owned(),
+        )));
+    }
+    let mut attempt = 1;
+    loop {
+        match work().await {
+            Err(error) if another_attempt(&error, &mut attempt).await => {}
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Whether a write that failed with `error` on its attempt number `attempt` runs again: when a
+/// new attempt may succeed and fewer than [`WRITE_ATTEMPTS`] ran. Pauses first, longer each time.
+async fn another_attempt<E: WriteError>(error: &E, attempt: &mut u32) -> bool {
+    if *attempt >= WRITE_ATTEMPTS || !error.is_retryable() {
+        return false;
+    }
+    tracing::debug!(attempt, "a write met a serialization failure or a deadlock");
+    tokio::time::sleep(RETRY_PAUSE * *attempt).await;
+    *attempt += 1;
+    true
 }
 
 /// A transaction that writes. On SQLite it also holds this process's turn to write to the file,

@@ -2153,20 +2153,15 @@ async fn deadlines_outside_the_years_1_to_9999_come_back_with_the_restore(backen
     assert_eq!(back, expected);
 }
 
-/// A delete abandoned by the request timeout (it waited for a lock held elsewhere) answers 503
-/// and leaves nothing behind once the lock is released: the contact stays, no audit record, no
-/// trash entry.
-async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) {
+/// Another connection's open transaction holding what a delete of contact `id` needs: the
+/// contact's row (PostgreSQL, `FOR KEY SHARE` as a create of a task takes it), the write lock of
+/// the file (SQLite). The connection comes back too, to be closed once the transaction ends.
+async fn hold_what_a_delete_needs(
+    app: &TestApp,
+    id: i32,
+) -> (sea_orm::DatabaseConnection, sea_orm::DatabaseTransaction) {
     use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
-    let on_postgres = matches!(backend, Backend::Postgres(_));
-    let app = TestApp::spawn_with(backend, |config| {
-        config.request_timeout = Duration::from_millis(300);
-    })
-    .await;
-    let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
-    // Another connection holds what the delete needs: the contact's row (PostgreSQL, as a create
-    // of a task would), the write lock of the file (SQLite).
     let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
     let holder = other
         .begin_with_options(TransactionOptions {
@@ -2176,7 +2171,7 @@ async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) 
         })
         .await
         .unwrap();
-    if on_postgres {
+    if other.get_database_backend() == DbBackend::Postgres {
         holder
             .execute_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -2185,6 +2180,19 @@ async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) 
             .await
             .unwrap();
     }
+    (other, holder)
+}
+
+/// A delete abandoned by the request timeout (it waited for a lock held elsewhere) answers 503
+/// and leaves nothing behind once the lock is released: the contact stays, no audit record, no
+/// trash entry.
+async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    let (other, holder) = hold_what_a_delete_needs(&app, id).await;
     let key = app.admin_key.clone();
     let (status, body) = delete_one(&app, &key, id).await;
     assert_eq!(status, 503, "{body}");
@@ -2214,9 +2222,47 @@ async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) 
     other.close().await.ok();
 }
 
+/// A delete that waits for a lock held elsewhere, released before the request's deadline, gets
+/// it and deletes: the lock wait the delete allows itself is the time left, not less.
+async fn a_delete_waiting_for_a_lock_released_in_time_deletes(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = Duration::from_secs(3);
+    })
+    .await;
+    let id = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    let (other, holder) = hold_what_a_delete_needs(&app, id).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        holder.commit().await.unwrap();
+    });
+    let key = app.admin_key.clone();
+    let started = std::time::Instant::now();
+    let (status, body) = delete_one(&app, &key, id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ID"], id, "{body}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "the delete waited for the lock: {:?}",
+        started.elapsed()
+    );
+    release.await.unwrap();
+    let (status, _) = get(&app, &key, id).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT COUNT(*) AS n FROM audit_events WHERE contact_id = {id}")
+        )
+        .await,
+        1
+    );
+    other.close().await.ok();
+}
+
 crate::backend_tests!(
     a_batch_delete_refuses_bad_lists_naming_the_property,
     a_delete_over_the_request_timeout_leaves_the_contact,
+    a_delete_waiting_for_a_lock_released_in_time_deletes,
     deadlines_outside_the_years_1_to_9999_come_back_with_the_restore,
     a_batch_delete_returns_the_deleted_contacts_as_get_showed_them_and_skips_the_rest,
     a_batch_of_500_runs_as_many_statements_as_a_batch_of_1,

@@ -25,9 +25,9 @@
 //! chrono writes them (`crm_json_time`: `+10000-…`, `0000-…` for 1 BC), which PostgreSQL's own
 //! JSON of a timestamp outside the years 1–9999 is not.
 //!
-//! The caller runs it inside a write transaction (`db::write`) rather than as an autocommit
-//! statement: a request abandoned by the request timeout must leave nothing behind, and only a
-//! `COMMIT` the server still sends can promise that.
+//! The caller ran it inside a write transaction (`db::write`). Migration
+//! `m20261201_000007_delete_in_one_statement` replaces it with a version that commits on its own,
+//! its lock waits bounded by the request's deadline.
 //!
 //! The function is part of the schema: a change to what a delete reads or writes on PostgreSQL
 //! is a new migration that replaces it. SQLite has no stored functions; there the delete runs
@@ -41,7 +41,7 @@ pub struct Migration;
 
 /// The function: see the module's documentation. Returns
 /// `{"contacts": [contact rows], "children": [child rows], "deleted": [IDs]}`.
-const CREATE: &str = r#"
+pub(super) const CREATE: &str = r#"
 CREATE OR REPLACE FUNCTION crm_json_time(t timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $fn$
     SELECT CASE
