@@ -8,7 +8,8 @@
 //!
 //! On the request path ([`observe`]) every label value is a `&'static str` chosen from a fixed
 //! set: the route is the pattern of the route that matched (`/api/2.0/crm/contact/{contactid}`,
-//! never the path sent), or [`UNMATCHED`]; the method is one of the standard methods or `other`;
+//! never the path sent) — which the API's resources and the pictures' leave in the request
+//! (`routes::RouteLabel`), and which is matched again only for the others — or [`UNMATCHED`]; the method is one of the standard methods or `other`;
 //! the status is a three-digit code. So the number of series stays bounded whatever clients send.
 //!
 //! Every metric, its labels and its meaning are listed in `docs/operations.md` ("Metrics").
@@ -305,9 +306,16 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = route_label(req.match_info().unprocessed());
+    // For a request that comes back as an error (abandoned at the timeout): its path.
+    let path: Box<str> = req.match_info().unprocessed().into();
     let method = method_label(req.method());
     let response = next.call(req).await;
+    // The label the matched resource left (routes::RouteLabel); else the patterns are tried.
+    let route = response
+        .as_ref()
+        .ok()
+        .and_then(|response| response.request().app_data::<routes::RouteLabel>().copied())
+        .map_or_else(|| route_label(&path), |label| label.0);
     let status = match &response {
         Ok(response) => response.status(),
         Err(error) => error.as_response_error().status_code(),

@@ -50,7 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, document: serde_json::Value) {
     )
     .route("/", web::get().to(to_swagger_ui))
     .route("/swagger-ui", web::get().to(to_swagger_ui))
-    .route(PICTURES, web::get().to(picture))
+    .service(
+        web::resource(PICTURES)
+            .app_data(super::RouteLabel(PICTURES))
+            .route(web::get().to(picture)),
+    )
     .default_service(web::to(not_found));
 }
 

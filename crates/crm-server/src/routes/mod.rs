@@ -10,6 +10,30 @@ pub mod trash;
 
 use actix_web::{FromRequest, Handler, Responder, Route, http::Method, web};
 
+/// The `route` label of the metrics (`crate::metrics::observe`) of a request its resource
+/// matched: each resource puts it in the request's data, so the label is read, not matched again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLabel(pub &'static str);
+
+impl RouteLabel {
+    /// The label of the documented endpoint whose pattern is `pattern`: its path as the OpenAPI
+    /// document writes it ([`Endpoint::path`]); `None` for any other pattern.
+    fn of_endpoint(pattern: &str) -> Option<Self> {
+        static LABELS: std::sync::OnceLock<Vec<(&'static str, String)>> =
+            std::sync::OnceLock::new();
+        LABELS
+            .get_or_init(|| {
+                endpoints()
+                    .iter()
+                    .map(|endpoint| (endpoint.pattern(), endpoint.path()))
+                    .collect()
+            })
+            .iter()
+            .find(|(known, _)| *known == pattern)
+            .map(|(_, label)| Self(label.as_str()))
+    }
+}
+
 /// One documented path: the pattern actix matches and the handler of each method.
 pub struct Endpoint {
     pattern: &'static str,
@@ -73,6 +97,9 @@ impl Endpoint {
             .collect::<Vec<_>>()
             .join(", ");
         let mut resource = web::resource(self.pattern);
+        if let Some(label) = RouteLabel::of_endpoint(self.pattern) {
+            resource = resource.app_data(label);
+        }
         for (_, route) in self.routes {
             resource = resource.route(route);
         }
@@ -120,4 +147,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, document: &serde_json::Value) {
         endpoint.register(cfg);
     }
     meta::configure(cfg, document.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_leaves_its_documented_path_as_its_route_label() {
+        for endpoint in endpoints() {
+            let label = RouteLabel::of_endpoint(endpoint.pattern());
+            assert_eq!(
+                label.map(|label| label.0),
+                Some(endpoint.path().as_str()),
+                "{}",
+                endpoint.pattern()
+            );
+        }
+        assert_eq!(RouteLabel::of_endpoint("/images/{name}"), None);
+    }
 }
