@@ -75,7 +75,9 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
-    /// How long a request may take before it is abandoned with a 503 (its transaction rolls back).
+    /// How long a request may take before it is abandoned with a 503 (its transaction rolls
+    /// back). A PostgreSQL delete already sent is not abandoned: it waits for locks at most
+    /// until then, and its answer is sent.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
     /// How long deleted contacts stay restorable in the trash (e.g. `30days`, `12h`); `0` turns

@@ -49,6 +49,8 @@ pub async fn run<F: Future>(timeout: Duration, work: F) -> Option<F::Output> {
     let work = DEADLINE.scope(deadline, work);
     tokio::pin!(work);
     tokio::select! {
+        // The request first: one that is done when the timer fires too is answered.
+        biased;
         output = &mut work => Some(output),
         () = tokio::time::sleep(timeout) => {
             if sent.load(Ordering::Acquire) {

@@ -245,7 +245,13 @@ impl From<DbErr> for ApiError {
                 }
             }
             Failure::Retryable => Self::Contended(error),
-            Failure::LockTimeout => Self::Timeout(crate::deadline::timeout().unwrap_or_default()),
+            // The lock wait a request's delete allowed itself ran out at its deadline; outside
+            // a request (a `lock_timeout` of the database's own settings) it is no timeout of
+            // ours.
+            Failure::LockTimeout => match crate::deadline::timeout() {
+                Some(timeout) => Self::Timeout(timeout),
+                None => Self::Internal(error.into()),
+            },
             Failure::Unavailable => Self::Unavailable(error),
             Failure::Other => Self::Internal(error.into()),
         }

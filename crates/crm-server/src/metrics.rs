@@ -9,7 +9,8 @@
 //! On the request path ([`observe`]) every label value is a `&'static str` chosen from a fixed
 //! set: the route is the pattern of the route that matched (`/api/2.0/crm/contact/{contactid}`,
 //! never the path sent) — which the API's resources and the pictures' leave in the request
-//! (`routes::RouteLabel`), and which is matched again only for the others — or [`UNMATCHED`]; the method is one of the standard methods or `other`;
+//! (`routes::RouteLabel`), and which is matched again only for the others — or
+//! [`UNMATCHED`]; the method is one of the standard methods or `other`;
 //! the status is a three-digit code. So the number of series stays bounded whatever clients send.
 //!
 //! Every metric, its labels and its meaning are listed in `docs/operations.md` ("Metrics").

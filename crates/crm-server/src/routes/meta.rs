@@ -6,6 +6,7 @@ use actix_web::{
     HttpRequest, HttpResponse,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
+    guard,
     http::{StatusCode, header},
     middleware::Next,
     web,
@@ -51,7 +52,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, document: serde_json::Value) {
     .route("/", web::get().to(to_swagger_ui))
     .route("/swagger-ui", web::get().to(to_swagger_ui))
     .service(
+        // GET only: other methods fall through to the JSON 404, as for any unknown path.
         web::resource(PICTURES)
+            .guard(guard::Get())
             .app_data(super::RouteLabel(PICTURES))
             .route(web::get().to(picture)),
     )

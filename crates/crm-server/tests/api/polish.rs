@@ -214,6 +214,7 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
         (Method::GET, "/healthz", None, 200, false),
         (Method::GET, "/api-docs/openapi.json", None, 200, false),
         (Method::GET, "/images/person_40.svg", None, 200, false),
+        (Method::POST, "/images/person_40.svg", None, 404, false),
         (Method::GET, "/", None, 302, false),
         (Method::GET, "/swagger-ui/", None, 200, true),
         (

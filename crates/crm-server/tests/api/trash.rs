@@ -2259,6 +2259,58 @@ async fn a_delete_waiting_for_a_lock_released_in_time_deletes(backend: Backend) 
     other.close().await.ok();
 }
 
+/// PostgreSQL: a batch whose contacts are each held by another transaction waits for them, in
+/// all, no longer than the request's time — not the time left for each — then answers 503 and
+/// keeps nothing, the contact it did lock included.
+#[tokio::test]
+async fn postgres_a_batch_waits_for_its_locks_no_longer_than_the_request_timeout() {
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = Duration::from_millis(1_500);
+    })
+    .await;
+    let first = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    let second = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+    let (other_first, holder_first) = hold_what_a_delete_needs(&app, first).await;
+    let (other_second, holder_second) = hold_what_a_delete_needs(&app, second).await;
+    // The first is released before the deadline, the second well after it.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        holder_first.commit().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2_300)).await;
+        holder_second.commit().await.unwrap();
+    });
+    let key = app.admin_key.clone();
+    let started = std::time::Instant::now();
+    let (status, body) = batch(&app, &key, &json!({ "contactids": [first, second] })).await;
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["Code"], "request_timeout", "{body}");
+    assert!(
+        took < Duration::from_millis(2_200),
+        "answered at the deadline, not when the second lock was released: {took:?}"
+    );
+    release.await.unwrap();
+    for id in [first, second] {
+        let (status, body) = get(&app, &key, id).await;
+        assert_eq!(status, 200, "contact {id} is still there: {body}");
+    }
+    assert_eq!(
+        count(
+            &app.db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE contact_id IN ({first}, {second})"
+            )
+        )
+        .await,
+        0
+    );
+    other_first.close().await.ok();
+    other_second.close().await.ok();
+}
+
 crate::backend_tests!(
     a_batch_delete_refuses_bad_lists_naming_the_property,
     a_delete_over_the_request_timeout_leaves_the_contact,

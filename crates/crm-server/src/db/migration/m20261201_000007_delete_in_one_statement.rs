@@ -8,6 +8,13 @@
 //!   before the request's deadline, `p_lock_wait_ms` (`lock_timeout`, local to the statement;
 //!   `NULL`: the session's setting): past it PostgreSQL ends the statement with
 //!   `lock_not_available` and nothing is kept — the 503 a request over its timeout gets.
+//!   `lock_timeout` bounds each wait, not their sum, so the contacts are locked one at a time
+//!   (in ID order, as before), each with what is left since the statement began; the `DELETE`
+//!   gets what is left after them, for each row it cascades to that another transaction holds
+//!   (the service's own writes to a contact's rows lock the contact first, so they are waited
+//!   for there).
+//! - The 12-argument function of migration 000006 stays, so that instances of the version
+//!   before keep deleting while a new version rolls out; a later migration may drop it.
 //! - The children of the deleted contacts, for the response, are read by the statement that
 //!   deletes them (a CTE: the same snapshot as the trash's copy) instead of a statement of
 //!   their own.
@@ -29,9 +36,6 @@ pub struct Migration;
 /// The two functions. `crm_delete_contacts` returns
 /// `{"contacts": [contact rows], "children": [child rows], "deleted": [IDs]}`.
 const CREATE: &str = r#"
-DROP FUNCTION IF EXISTS crm_delete_contacts(integer[], uuid, boolean, timestamptz, timestamptz,
-    smallint, smallint, smallint, smallint, smallint, text, text);
-
 CREATE OR REPLACE FUNCTION crm_json_time(t timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $fn$
     SELECT CASE
@@ -68,11 +72,18 @@ DECLARE
     v_contacts json;
     v_deletable integer[];
     v_answer json;
+    v_id integer;
 BEGIN
-    IF p_lock_wait_ms IS NOT NULL THEN
-        PERFORM set_config('lock_timeout', greatest(p_lock_wait_ms, 1)::text || 'ms', true);
-    END IF;
-    PERFORM 1 FROM contacts WHERE id = ANY(p_ids) ORDER BY id FOR UPDATE;
+    -- One contact at a time, in ID order, each lock wait bounded by what is left of
+    -- p_lock_wait_ms (lock_timeout bounds each wait, not their sum).
+    FOR v_id IN SELECT DISTINCT unnest(p_ids) ORDER BY 1 LOOP
+        IF p_lock_wait_ms IS NOT NULL THEN
+            PERFORM set_config('lock_timeout', greatest(1, p_lock_wait_ms - floor(1000 * extract(
+                epoch FROM clock_timestamp() - statement_timestamp()))::integer)::text || 'ms',
+                true);
+        END IF;
+        PERFORM 1 FROM contacts WHERE id = v_id FOR UPDATE;
+    END LOOP;
 
     SELECT coalesce(json_agg(r), '[]'::json),
            coalesce(array_agg(r.id) FILTER (
@@ -109,7 +120,7 @@ BEGIN
     END IF;
 
     IF p_lock_wait_ms IS NOT NULL THEN
-        -- What the lock took is spent: the rows the delete cascades to get the rest.
+        -- What the locks took is spent: a row the delete cascades to gets the rest.
         PERFORM set_config('lock_timeout', greatest(1, p_lock_wait_ms - floor(1000 * extract(
             epoch FROM clock_timestamp() - statement_timestamp()))::integer)::text || 'ms', true);
     END IF;
