@@ -38,7 +38,10 @@ pub enum CommonErrors {
     Internal(Error),
     /// Try again later: the database is unavailable (`database_unavailable`), a write kept
     /// conflicting with concurrent writes to the same rows and was abandoned after its retries
-    /// (`write_conflict`), or the request timed out (`request_timeout`). Nothing was kept.
+    /// (`write_conflict`), or the request timed out (`request_timeout`). Nothing was kept, with
+    /// one exception: when the connection to the database broke while a write was committing
+    /// (a delete on PostgreSQL: while it ran), `database_unavailable` cannot say whether it was
+    /// kept; read before trying again.
     #[response(status = 503)]
     Unavailable(Error),
 }
