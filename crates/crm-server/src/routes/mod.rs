@@ -16,9 +16,9 @@ use actix_web::{FromRequest, Handler, Responder, Route, http::Method, web};
 pub struct RouteLabel(pub &'static str);
 
 impl RouteLabel {
-    /// The label of the documented endpoint whose pattern is `pattern`: its path as the OpenAPI
-    /// document writes it ([`Endpoint::path`]); `None` for any other pattern.
-    fn of_endpoint(pattern: &str) -> Option<Self> {
+    /// Every documented endpoint's pattern and label — its path as the OpenAPI document writes
+    /// it ([`Endpoint::path`]) — in the order they are registered; built once.
+    pub fn of_endpoints() -> impl Iterator<Item = (&'static str, RouteLabel)> {
         static LABELS: std::sync::OnceLock<Vec<(&'static str, String)>> =
             std::sync::OnceLock::new();
         LABELS
@@ -29,8 +29,14 @@ impl RouteLabel {
                     .collect()
             })
             .iter()
+            .map(|(pattern, label)| (*pattern, Self(label.as_str())))
+    }
+
+    /// The label of the documented endpoint whose pattern is `pattern`; `None` for any other.
+    fn of_endpoint(pattern: &str) -> Option<Self> {
+        Self::of_endpoints()
             .find(|(known, _)| *known == pattern)
-            .map(|(_, label)| Self(label.as_str()))
+            .map(|(_, label)| label)
     }
 }
 
