@@ -72,6 +72,28 @@ pub fn classify(error: &DbErr) -> Failure {
     }
 }
 
+/// Whether a SQLite error says that another connection holds the file (`SQLITE_BUSY`,
+/// `SQLITE_LOCKED` and their extended codes), wherever sea-orm put it — opening a connection
+/// included, which [`classify`] counts as unavailable without looking further.
+pub fn sqlite_locked(error: &DbErr) -> bool {
+    let (DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(database) = sqlx.as_ref() else {
+        return false;
+    };
+    database
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+        && database.code().is_some_and(|code| {
+            code.parse::<i32>()
+                .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+        })
+}
+
 /// The constraint a database error names: PostgreSQL's constraint name, or for SQLite the
 /// columns after `UNIQUE constraint failed: `.
 fn constraint(error: &dyn sqlx::error::DatabaseError) -> Option<String> {
@@ -82,4 +104,49 @@ fn constraint(error: &dyn sqlx::error::DatabaseError) -> Option<String> {
         .message()
         .split_once("constraint failed: ")
         .map(|(_, columns)| columns.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, TransactionTrait};
+
+    use super::*;
+
+    /// A file another connection holds is "locked" however sea-orm reports it; other failures
+    /// are not.
+    #[tokio::test]
+    async fn a_file_held_by_another_connection_is_sqlite_locked() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite:{}?mode=rwc", dir.path().join("held.db").display());
+        let holder = Database::connect(&url).await.expect("connect");
+        holder
+            .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .await
+            .expect("create");
+        let mut options = ConnectOptions::new(url.clone());
+        options
+            .max_connections(1)
+            .map_sqlx_sqlite_opts(|opts| opts.busy_timeout(std::time::Duration::ZERO));
+        let other = Database::connect(options).await.expect("connect");
+
+        let held = holder.begin().await.expect("begin");
+        held.execute_unprepared("INSERT INTO t (id) VALUES (1)")
+            .await
+            .expect("insert");
+        let error = other
+            .execute_unprepared("INSERT INTO t (id) VALUES (2)")
+            .await
+            .expect_err("the file is held");
+        assert!(sqlite_locked(&error), "{error:?}");
+        held.commit().await.expect("commit");
+
+        let error = other
+            .execute_unprepared("INSERT INTO t (id) VALUES (1)")
+            .await
+            .expect_err("a duplicate");
+        assert!(!sqlite_locked(&error), "{error:?}");
+        assert!(!sqlite_locked(&DbErr::Conn(RuntimeErr::Internal(
+            "database is locked".into()
+        ))));
+    }
 }

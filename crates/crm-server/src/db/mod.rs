@@ -159,9 +159,36 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }
 
+/// How long a process that starts on a SQLite file another process is setting up waits between
+/// tries (see [`connect_and_migrate`]).
+const SETUP_RETRY_PAUSE: Duration = Duration::from_millis(25);
+
 /// Opens the pool and runs the migrations.
+///
+/// SQLite: processes that start together on a new file race to make it (the switch to
+/// write-ahead logging takes the file whole, and SQLite answers a connection that meets it
+/// half-way "database is locked" at once, without its busy timeout). A process that meets
+/// another's set-up tries again, for up to the connect timeout, before it gives up.
 pub async fn connect_and_migrate(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(config).await?;
-    migrate(&db).await?;
-    Ok(db)
+    let deadline = tokio::time::Instant::now() + config.connect_timeout;
+    loop {
+        let error = match connect(config).await {
+            Ok(db) => match migrate(&db).await {
+                Ok(()) => return Ok(db),
+                Err(error) => {
+                    let _ = db.close().await;
+                    error
+                }
+            },
+            Err(error) => error,
+        };
+        if !(is_sqlite(&config.url)
+            && failure::sqlite_locked(&error)
+            && tokio::time::Instant::now() + SETUP_RETRY_PAUSE < deadline)
+        {
+            return Err(error);
+        }
+        tracing::debug!(%error, "another process is setting up the database; trying again");
+        tokio::time::sleep(SETUP_RETRY_PAUSE).await;
+    }
 }
