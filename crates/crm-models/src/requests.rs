@@ -303,7 +303,8 @@ pub struct NewTask {
     /// ID of the contact the task is about.
     #[schema(format = Int32, example = 42)]
     pub contact_id: i32,
-    /// When the task is due (RFC 3339).
+    /// When the task is due (RFC 3339, so a year from 0000 through 9999; another year is a
+    /// 400).
     #[serde(default)]
     pub deadline: Option<DateTime<Utc>>,
     /// Whether the task is done.

@@ -18,7 +18,7 @@ pub async fn create(
     caller: &Actor,
     new: NewTask,
 ) -> Result<Task, ApiError> {
-    validate::required("Title", &new.title, MAX_NAME)?;
+    check(&new)?;
     let new = &new;
     db::write(db, |tx| async move { insert(&tx, caller, new).await }).await
 }
@@ -29,8 +29,14 @@ pub async fn create_in(
     caller: &Actor,
     new: &NewTask,
 ) -> Result<Task, ApiError> {
-    validate::required("Title", &new.title, MAX_NAME)?;
+    check(new)?;
     insert(tx, caller, new).await
+}
+
+/// What a new task's fields must be, whatever the database.
+fn check(new: &NewTask) -> Result<(), ApiError> {
+    validate::required("Title", &new.title, MAX_NAME)?;
+    validate::rfc3339_time("Deadline", new.deadline)
 }
 
 /// Checks the caller may edit the contact (reading it `FOR KEY SHARE`, see

@@ -1,5 +1,7 @@
 //! Checks of request fields; each failure is a 400 whose message starts with the field's path.
 
+use chrono::{DateTime, Datelike, Utc};
+
 use crate::error::ApiError;
 
 /// A required text: not blank, at most `max` characters.
@@ -23,6 +25,22 @@ pub fn optional(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// An optional time that RFC 3339 can write: years 0000 through 9999 (its `date-fullyear` is four
+/// digits). Later and earlier years would also compare wrongly on SQLite, which keeps times as
+/// text.
+pub fn rfc3339_time(field: &str, value: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+    match value {
+        Some(time) if !(0..=9999).contains(&time.year()) => Err(ApiError::invalid_field(
+            field,
+            format!(
+                "the year {} is outside RFC 3339's 0000 through 9999",
+                time.year()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A collection of at most `max` entries.

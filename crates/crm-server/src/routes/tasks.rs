@@ -25,7 +25,7 @@ use super::shared::{AcceptsJson, BodyErrors, CommonErrors};
     })),
     responses(
         (status = 201, description = "The new task.", body = Task),
-        (status = 400, description = "The body is malformed or breaks its schema (a wrong type, an unknown property, a missing or blank `Title`, a text over its limit, a text containing the character U+0000, anything after the JSON value); the message names the field.", body = Error),
+        (status = 400, description = "The body is malformed or breaks its schema (a wrong type, an unknown property, a missing or blank `Title`, a `Deadline` in a year outside 0000 through 9999, a text over its limit, a text containing the character U+0000, anything after the JSON value); the message names the field.", body = Error),
         (status = 422, description = "The body matches its schema, but `ContactId` names no contact (also when a delete of the contact won a race with this request); the message names the field.", body = Error),
         (status = 403, description = "The caller may not edit the contact.", body = Error),
         CommonErrors,

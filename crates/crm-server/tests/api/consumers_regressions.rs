@@ -371,6 +371,46 @@ async fn request_examples_work_on_a_fresh_server(backend: Backend) {
     }
 }
 
+/// A task's deadline is a time RFC 3339 can write (years 0000 through 9999), and whether it is
+/// late is the same on both backends: SQLite, which keeps times as text, took a deadline in the
+/// year 10000 (written `+10000-…`) for one long past.
+async fn task_deadlines_are_rfc3339_years_and_late_alike(backend: Backend) {
+    async fn new_contact(app: &TestApp) -> i64 {
+        let (status, body) = create_person(app, json!({"FirstName": "Jane"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["ID"].as_i64().expect("an ID")
+    }
+    async fn post_task(app: &TestApp, contact: i64, deadline: &str) -> (StatusCode, Value) {
+        let body = json!({"Title": "Call back", "ContactId": contact, "Deadline": deadline});
+        let key = Some(app.admin_key.as_str());
+        send(app, Method::POST, "/api/2.0/crm/task", key, Some(body)).await
+    }
+    async fn late(app: &TestApp, contact: i64) -> bool {
+        let path = format!("/api/2.0/crm/contact/{contact}");
+        let (status, body) = send(app, Method::GET, &path, Some(&app.admin_key), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["HaveLateTasks"].as_bool().expect("HaveLateTasks")
+    }
+
+    let app = TestApp::spawn_on(backend).await;
+    let contact = new_contact(&app).await;
+    for deadline in ["+10000-01-01T00:00:00Z", "-0001-12-31T00:00:00Z"] {
+        let got = post_task(&app, contact, deadline).await;
+        assert_field_error(got, StatusCode::BAD_REQUEST, "Deadline");
+    }
+    assert!(!late(&app, contact).await, "no task was added");
+
+    let (status, body) = post_task(&app, contact, "9999-12-31T23:59:59.999999Z").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["Deadline"], "9999-12-31T23:59:59.999999Z");
+    assert!(!late(&app, contact).await, "due in the year 9999");
+
+    let contact = new_contact(&app).await;
+    let (status, body) = post_task(&app, contact, "0000-01-01T00:00:00Z").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(late(&app, contact).await, "due in the year 0");
+}
+
 crate::backend_tests!(
     request_examples_work_on_a_fresh_server,
     entity_type_is_the_documented_enum,
@@ -380,4 +420,5 @@ crate::backend_tests!(
     health_is_documented_as_public,
     servers_are_relative,
     links_lead_from_a_new_contact_to_reading_and_deleting_it,
+    task_deadlines_are_rfc3339_years_and_late_alike,
 );
