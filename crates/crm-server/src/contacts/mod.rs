@@ -5,7 +5,7 @@
 //! audit `INSERT`: four statements.
 
 use crm_models::Contact;
-use sea_orm::DatabaseConnection;
+use sea_orm::{AccessMode, DatabaseConnection, DbBackend, IsolationLevel, TransactionTrait};
 
 use crate::{actor::Actor, error::ApiError};
 
@@ -21,8 +21,23 @@ pub use permissions::{Permissions, permissions};
 pub use snapshot::{Snapshot, load, load_many};
 
 /// The contact as `caller` sees it: 404 when it does not exist, 403 when `caller` may not read it.
+///
+/// Its statements read one snapshot of the database (a read-only transaction: `REPEATABLE
+/// READ` on PostgreSQL; on SQLite a transaction sees the write-ahead log as of its first read),
+/// so a delete that commits between them cannot leave the contact without its children.
 pub async fn get(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<Contact, ApiError> {
-    let snapshot = load(db, id, caller).await?.ok_or_else(|| not_found(id))?;
+    let tx = if db.get_database_backend() == DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?
+    } else {
+        db.begin().await?
+    };
+    let snapshot = load(&tx, id, caller).await?;
+    tx.commit().await?;
+    let snapshot = snapshot.ok_or_else(|| not_found(id))?;
     if !snapshot.permissions.read {
         return Err(ApiError::Forbidden(format!(
             "You may not read contact {id}: it is private, you are not on its access list and \

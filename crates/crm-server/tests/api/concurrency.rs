@@ -12,6 +12,7 @@ use crm_testkit::entities::{audit_event, contact};
 use crate::{
     fixtures,
     helpers::{Backend, TestApp},
+    race::{raw_request, release_together},
 };
 
 async fn fifty_simultaneous_deletes_of_one_contact_succeed_once(backend: Backend) {
@@ -100,7 +101,56 @@ async fn interleaved_creates_and_deletes_never_fail(backend: Backend) {
     );
 }
 
+/// Reads released at the same moment as the delete of the contact they read: each answer is the
+/// whole contact as it was or a 404 — never the contact's row without its children (the read's
+/// two statements once saw two states of the database).
+async fn a_read_racing_a_delete_sees_the_contact_whole_or_not_at_all(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let client = reqwest::Client::new();
+    let mut outcomes = BTreeMap::new();
+    for round in 0..20 {
+        let body = serde_json::json!({
+            "FirstName": format!("Torn {round}"),
+            "Tags": ["torn", "read"],
+            "CommonData": [{"InfoType": 1, "Data": "t@example.com"}],
+            "Addresses": [{"City": "Riga"}],
+        });
+        let created: serde_json::Value = client
+            .post(app.url("/api/2.0/crm/contact/person"))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .json(&body)
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("JSON");
+        let id = created["ID"].as_i64().expect("an ID");
+        let path = format!("/api/2.0/crm/contact/{id}");
+        let mut requests = vec![raw_request(&app.admin_key, "DELETE", &path, None)];
+        requests.extend((0..6).map(|_| raw_request(&app.admin_key, "GET", &path, None)));
+        let answers = release_together(&app, &requests).await;
+        assert_eq!(answers[0].status, 200, "the delete: {:?}", answers[0]);
+        for read in &answers[1..] {
+            let outcome = match read.status {
+                404 => "404",
+                200 => {
+                    let whole = ["CommonData", "Addresses", "Tags"]
+                        .iter()
+                        .all(|part| read.body[part] == created[part]);
+                    assert!(whole, "round {round}: a torn read {}", read.body);
+                    "whole"
+                }
+                _ => panic!("round {round}: {read:?}"),
+            };
+            *outcomes.entry(outcome).or_insert(0) += 1;
+        }
+    }
+    eprintln!("reads racing deletes: {outcomes:?}");
+}
+
 crate::backend_tests!(
     fifty_simultaneous_deletes_of_one_contact_succeed_once,
     interleaved_creates_and_deletes_never_fail,
+    a_read_racing_a_delete_sees_the_contact_whole_or_not_at_all,
 );
