@@ -304,7 +304,7 @@ pub struct NewTask {
     #[schema(format = Int32, example = 42)]
     pub contact_id: i32,
     /// When the task is due (RFC 3339, so a year from 0000 through 9999; another year is a
-    /// 400).
+    /// 400). Kept to the microsecond; a leap second (`23:59:60`) is kept as the second after it.
     #[serde(default)]
     pub deadline: Option<DateTime<Utc>>,
     /// Whether the task is done.

@@ -1,6 +1,5 @@
 //! Tasks linked to contacts.
 
-use chrono::Utc;
 use crm_models::{MAX_NAME, NewTask, Task};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, Set};
 
@@ -36,7 +35,7 @@ pub async fn create_in(
 /// What a new task's fields must be, whatever the database.
 fn check(new: &NewTask) -> Result<(), ApiError> {
     validate::required("Title", &new.title, MAX_NAME)?;
-    validate::rfc3339_time("Deadline", new.deadline)
+    validate::rfc3339_time("Deadline", new.deadline.map(db::stored_time))
 }
 
 /// Checks the caller may edit the contact (reading it `FOR KEY SHARE`, see
@@ -59,9 +58,9 @@ async fn insert(tx: &DatabaseTransaction, caller: &Actor, new: &NewTask) -> Resu
     let row = task::ActiveModel {
         contact_id: Set(new.contact_id),
         title: Set(new.title.trim().to_owned()),
-        deadline: Set(new.deadline),
+        deadline: Set(new.deadline.map(db::stored_time)),
         is_closed: Set(new.is_closed),
-        created_at: Set(Utc::now()),
+        created_at: Set(db::now()),
         ..Default::default()
     }
     .insert(tx)

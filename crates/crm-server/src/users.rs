@@ -78,7 +78,7 @@ pub async fn add_user(db: &impl ConnectionTrait, new: NewUser) -> Result<User, D
         avatar_small: Set(pictures::USER_AVATAR.to_owned()),
         profile_url: Set(new.profile_url),
         is_admin: Set(new.admin),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::db::now()),
     }
     .insert(db)
     .await
@@ -108,7 +108,7 @@ pub async fn create_key(
         label: Set(label.to_owned()),
         prefix: Set(key_prefix(&key)),
         key_hash: Set(hash_key(&key)),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::db::now()),
         revoked_at: Set(None),
         ..Default::default()
     }
@@ -216,7 +216,7 @@ pub async fn revoke_key(db: &DatabaseConnection, id: i32) -> Result<(), KeyError
         let forget = Forget::stored_hash(&key.key_hash);
         if key.revoked_at.is_none() {
             let mut key: api_key::ActiveModel = key.into();
-            key.revoked_at = Set(Some(Utc::now()));
+            key.revoked_at = Set(Some(crate::db::now()));
             key.update(&*tx).await?;
         }
         // Announced even when the key was revoked already: a cache that still held it forgets it.

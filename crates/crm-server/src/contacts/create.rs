@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::Utc;
 use crm_models::{
     FieldType, InfoType, MAX_CATEGORY, MAX_ITEMS, MAX_NAME, MAX_TEXT, NewAddress, NewCompany,
     NewContactInfo, NewPerson, ShareType,
@@ -426,7 +425,7 @@ async fn insert(
         currency: Set(draft.currency.clone()),
         share_type: Set(draft.share_type.value() as i16),
         created_by: Set(caller.id),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::db::now()),
         small_photo_url: Set(None),
         medium_photo_url: Set(None),
         ..Default::default()

@@ -159,7 +159,7 @@ async fn in_database(
             Ok(LockWait::AtMost(left)) => Some(i32::try_from(left.as_millis()).unwrap_or(i32::MAX)),
             Err(timeout) => return Err(ApiError::Timeout(timeout)),
         };
-        let now = Utc::now();
+        let now = crate::db::now();
         let expires: Option<DateTime<Utc>> =
             (!retention.is_zero()).then(|| trash::expiry(now, retention));
         let values = vec![
@@ -237,7 +237,7 @@ async fn remove(
     if contacts.is_empty() {
         return Ok(contacts);
     }
-    let now = Utc::now();
+    let now = crate::db::now();
     audit_event::Entity::insert_many(contacts.iter().map(|contact| {
         audit_event::ActiveModel {
             occurred_at: Set(now),

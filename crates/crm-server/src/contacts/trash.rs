@@ -164,11 +164,14 @@ pub(super) async fn collect(tx: &DatabaseTransaction, ids: &[i32]) -> Result<Vec
         .collect())
 }
 
-/// When an entry put in the trash at `now` expires: `now + retention`, at most 100 years on.
+/// When an entry put in the trash at `now` expires: `now + retention`, at most 100 years on, as
+/// the databases keep it (`crate::db::stored_time`).
 pub(super) fn expiry(now: DateTime<Utc>, retention: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(retention)
-        .unwrap_or(chrono::Duration::MAX)
-        .min(chrono::Duration::days(100 * 365))
+    crate::db::stored_time(
+        now + chrono::Duration::from_std(retention)
+            .unwrap_or(chrono::Duration::MAX)
+            .min(chrono::Duration::days(100 * 365)),
+    )
 }
 
 /// Puts what was kept of the deleted `contacts` in the trash until `now + retention`.
@@ -318,7 +321,7 @@ pub async fn restore(
             ApiError::Internal(anyhow::anyhow!("contact {id} vanished inside its restore"))
         })?;
         audit_event::Entity::insert(audit_event::ActiveModel {
-            occurred_at: Set(Utc::now()),
+            occurred_at: Set(crate::db::now()),
             user_id: Set(Some(caller.id)),
             action: Set(if entry.is_company {
                 COMPANY_RESTORED

@@ -10,6 +10,8 @@ pub use write::{Tx, WRITE_ATTEMPTS, WriteError, write, write_statement};
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::{DateTime, SubsecRound, Utc};
+
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, Statement,
@@ -43,6 +45,18 @@ impl DbConfig {
 
 /// The default database: a SQLite file `crm.db` in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:crm.db";
+
+/// `time` as both databases keep it: in whole microseconds (PostgreSQL's precision; SQLite,
+/// keeping text, would keep nanoseconds), a leap second (`23:59:60`) as the second after it.
+pub fn stored_time(time: DateTime<Utc>) -> DateTime<Utc> {
+    let micros = time.trunc_subsecs(6).timestamp_micros();
+    DateTime::from_timestamp_micros(micros).unwrap_or(time)
+}
+
+/// Now, as the databases keep it ([`stored_time`]).
+pub fn now() -> DateTime<Utc> {
+    stored_time(Utc::now())
+}
 
 /// Whether a URL names a SQLite database.
 pub fn is_sqlite(url: &str) -> bool {

@@ -394,7 +394,11 @@ async fn task_deadlines_are_rfc3339_years_and_late_alike(backend: Backend) {
 
     let app = TestApp::spawn_on(backend).await;
     let contact = new_contact(&app).await;
-    for deadline in ["+10000-01-01T00:00:00Z", "-0001-12-31T00:00:00Z"] {
+    for deadline in [
+        "+10000-01-01T00:00:00Z",
+        "-0001-12-31T00:00:00Z",
+        "9999-12-31T23:59:60Z",
+    ] {
         let got = post_task(&app, contact, deadline).await;
         assert_field_error(got, StatusCode::BAD_REQUEST, "Deadline");
     }
@@ -411,6 +415,54 @@ async fn task_deadlines_are_rfc3339_years_and_late_alike(backend: Backend) {
     assert!(late(&app, contact).await, "due in the year 0");
 }
 
+/// Times are kept to the microsecond on both backends (SQLite, keeping text, kept nanoseconds,
+/// PostgreSQL microseconds), and a leap second is the second after it on both.
+async fn times_are_kept_to_the_microsecond_alike(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let (status, contact) = create_person(&app, json!({"FirstName": "Jane"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    let id = contact["ID"].as_i64().expect("an ID");
+    let fraction = |time: &Value| {
+        let text = time
+            .as_str()
+            .expect("a time")
+            .trim_end_matches('Z')
+            .to_owned();
+        text.split_once('.').map_or(0, |(_, digits)| digits.len())
+    };
+    assert!(fraction(&contact["Created"]) <= 6, "{}", contact["Created"]);
+    for (sent, kept) in [
+        (
+            "2020-01-01T00:00:00.123456789Z",
+            "2020-01-01T00:00:00.123456Z",
+        ),
+        ("2020-01-01T00:00:00.0000005Z", "2020-01-01T00:00:00Z"),
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"),
+        ("2016-12-31T23:59:60.5+00:00", "2017-01-01T00:00:00.500Z"),
+    ] {
+        let body = json!({"Title": "Call back", "ContactId": id, "Deadline": sent});
+        let key = Some(app.admin_key.as_str());
+        let (status, task) = send(&app, Method::POST, "/api/2.0/crm/task", key, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{sent}: {task}");
+        assert_eq!(task["Deadline"], kept, "{sent}");
+    }
+    let path = format!("/api/2.0/crm/contact/{id}");
+    let (status, deleted) = send(&app, Method::DELETE, &path, Some(&app.admin_key), None).await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    let (status, trash) = send(
+        &app,
+        Method::GET,
+        "/api/2.0/crm/contact/trash",
+        Some(&app.admin_key),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{trash}");
+    let entry = &trash[0];
+    assert!(fraction(&entry["Deleted"]) <= 6, "{entry}");
+    assert!(fraction(&entry["Expires"]) <= 6, "{entry}");
+}
+
 crate::backend_tests!(
     request_examples_work_on_a_fresh_server,
     entity_type_is_the_documented_enum,
@@ -421,4 +473,5 @@ crate::backend_tests!(
     servers_are_relative,
     links_lead_from_a_new_contact_to_reading_and_deleting_it,
     task_deadlines_are_rfc3339_years_and_late_alike,
+    times_are_kept_to_the_microsecond_alike,
 );
