@@ -460,9 +460,44 @@ async fn put_back(tx: &DatabaseTransaction, kept: Kept) -> Result<(), ApiError> 
     if is_company && !kept.people.is_empty() {
         contact::Entity::update_many()
             .col_expr(contact::Column::CompanyId, Expr::value(id))
-            .filter(contact::Column::Id.is_in(kept.people))
+            .filter(contact::Column::Id.is_in(kept.people.clone()))
             .filter(contact::Column::CompanyId.is_null())
             .filter(contact::Column::IsCompany.eq(false))
+            .exec(tx)
+            .await?;
+        link_again_in_trash(tx, id, kept.people).await?;
+    }
+    Ok(())
+}
+
+/// The people of company `company` that are in the trash themselves, deleted after the
+/// company's delete cleared their link: their trash entries get the link back, so that they
+/// come back to the company when they are restored — as they do when restored first, or when
+/// deleted in one batch with it. One that had moved to another company keeps it.
+async fn link_again_in_trash(
+    tx: &DatabaseTransaction,
+    company: i32,
+    people: Vec<i32>,
+) -> Result<(), ApiError> {
+    let entries = contact_trash::Entity::find()
+        .filter(contact_trash::Column::ContactId.is_in(people))
+        .all(tx)
+        .await?;
+    for entry in entries {
+        // An entry that does not parse is left as it is; its own restore reports it.
+        let Ok(mut kept) = serde_json::from_str::<Kept>(&entry.payload) else {
+            continue;
+        };
+        if kept.contact.is_company || kept.contact.company_id.is_some() {
+            continue;
+        }
+        kept.contact.company_id = Some(company);
+        let payload = serde_json::to_string(&kept).map_err(|error| {
+            ApiError::Internal(anyhow::anyhow!("trash entry {}: {error}", entry.contact_id))
+        })?;
+        contact_trash::Entity::update_many()
+            .col_expr(contact_trash::Column::Payload, Expr::value(payload))
+            .filter(contact_trash::Column::ContactId.eq(entry.contact_id))
             .exec(tx)
             .await?;
     }

@@ -1147,9 +1147,19 @@ async fn a_restore_links_a_company_and_its_people_again_where_it_can(backend: Ba
             "keeps its new company"
         );
         assert!(!exists(db, leaves).await, "a deleted person stays deleted");
-        // Its own delete came after the unlink: it comes back without a company.
+        // Deleted after the company's delete had unlinked it, it comes back to the restored
+        // company all the same: as when restored before the company, or deleted with it in one
+        // batch.
         assert_eq!(restore(&app, &key, leaves).await.0, 200);
-        assert_eq!(company_of(db, leaves).await, None);
+        assert_eq!(company_of(db, leaves).await, Some(acme));
+        // One that had moved to another company before its delete comes back there.
+        let wanders = person(db, admin, "Wendy", Some(acme)).await;
+        assert_eq!(delete_one(&app, &key, acme).await.0, 200);
+        set_company(db, wanders, Some(globex)).await;
+        assert_eq!(delete_one(&app, &key, wanders).await.0, 200);
+        assert_eq!(restore(&app, &key, acme).await.0, 200);
+        assert_eq!(restore(&app, &key, wanders).await.0, 200);
+        assert_eq!(company_of(db, wanders).await, Some(globex));
 
         // A person comes back to its company when the company still exists…
         let person_of_globex = person(db, admin, "Dan", Some(globex)).await;
