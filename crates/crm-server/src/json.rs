@@ -110,6 +110,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("the body is not valid: {error} (send one JSON value)"),
         )
     })?;
+    if let Some(path) = array_for_object(bytes) {
+        let message = if path == "." {
+            "the body is not valid: an array where a JSON object belongs".to_owned()
+        } else {
+            format!("{path}: an array where a JSON object belongs")
+        };
+        return Err(ApiError::bad_request("invalid_body", message));
+    }
     if let Some(path) = nul_path(bytes) {
         return Err(ApiError::invalid_field(
             path,
@@ -117,6 +125,41 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     Ok(value)
+}
+
+/// Where a document that parsed has an array in place of an object, named as
+/// `serde_path_to_error` names properties: serde takes a struct from an array of its fields in
+/// order (`["Jane"]` for `{"FirstName": "Jane"}`), which the API's schemas do not allow. Every
+/// request body is an object and holds objects only as items of arrays, never arrays of arrays,
+/// so what is looked for is the body as an array or an array inside an array.
+fn array_for_object(bytes: &[u8]) -> Option<String> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => return Some(".".to_owned()),
+        _ if !bytes.contains(&b'[') => return None,
+        _ => {}
+    }
+    let document: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let at = format!("{path}[{i}]");
+                if item.is_array() {
+                    Some(at)
+                } else {
+                    walk(item, &at)
+                }
+            }),
+            serde_json::Value::Object(properties) => properties.iter().find_map(|(name, item)| {
+                if path.is_empty() {
+                    walk(item, name)
+                } else {
+                    walk(item, &format!("{path}.{name}"))
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(&document, "")
 }
 
 /// The path of the first string (or property name) of a JSON document that contains U+0000,
@@ -212,6 +255,26 @@ mod tests {
             Err(ApiError::BadRequest { code, message }) => (message, code),
             other => panic!("expected a 400, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn arrays_in_place_of_objects_are_refused_naming_where() {
+        assert_eq!(
+            message(r#"[[{"Category":1}]]"#),
+            (
+                "the body is not valid: an array where a JSON object belongs".to_owned(),
+                "invalid_body"
+            )
+        );
+        assert_eq!(
+            message(r#" {"Items":[{"Category":1},[2]]}"#),
+            (
+                "Items[1]: an array where a JSON object belongs".to_owned(),
+                "invalid_body"
+            )
+        );
+        assert!(parse::<Outer>(br#"{"Items":[{"Category":1}]}"#).is_ok());
+        assert!(parse::<Vec<u8>>(b"[1]").is_err());
     }
 
     #[test]

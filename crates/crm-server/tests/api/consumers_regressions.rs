@@ -463,6 +463,78 @@ async fn times_are_kept_to_the_microsecond_alike(backend: Backend) {
     assert!(fraction(&entry["Expires"]) <= 6, "{entry}");
 }
 
+/// A body, or an item of one of its lists, sent as an array of the object's values is a 400 on
+/// every endpoint that takes JSON (serde would take a struct from an array of its fields in
+/// order; the schemas say object), and creates nothing.
+async fn arrays_in_place_of_objects_are_400s(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let key = Some(app.admin_key.as_str());
+    let cases = [
+        (
+            Method::POST,
+            "/api/2.0/crm/contact/person",
+            json!(["Jane"]),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/2.0/crm/contact/company",
+            json!(["Acme"]),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/2.0/crm/contact/status",
+            json!(["Lost"]),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/2.0/crm/person/customfield",
+            json!(["Label", 0]),
+            None,
+        ),
+        (Method::POST, "/api/2.0/crm/task", json!(["Call", 1]), None),
+        (Method::PUT, "/api/2.0/crm/contact", json!([[1]]), None),
+        (
+            Method::POST,
+            "/api/2.0/crm/contact/person",
+            json!({"FirstName": "Jane", "CommonData": [{"InfoType": 1, "Data": "a@b.c"}, [1, 0, "x"]]}),
+            Some("CommonData[1]"),
+        ),
+        (
+            Method::POST,
+            "/api/2.0/crm/contact/company",
+            json!({"CompanyName": "Acme", "CustomFields": [[1, "v"]]}),
+            Some("CustomFields[0]"),
+        ),
+    ];
+    for (method, path, body, at) in cases {
+        let (status, answer) = send(&app, method.clone(), path, key, Some(body.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {answer}"
+        );
+        assert_eq!(answer["Code"], "invalid_body", "{answer}");
+        let message = answer["Message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("an array where a JSON object belongs"),
+            "{message}"
+        );
+        if let Some(at) = at {
+            assert!(message.starts_with(at), "{at}: {message}");
+        }
+    }
+    let (status, statuses) =
+        send(&app, Method::GET, "/api/2.0/crm/contact/status", key, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !statuses.to_string().contains("Lost"),
+        "nothing was created: {statuses}"
+    );
+}
+
 crate::backend_tests!(
     request_examples_work_on_a_fresh_server,
     entity_type_is_the_documented_enum,
@@ -474,4 +546,5 @@ crate::backend_tests!(
     links_lead_from_a_new_contact_to_reading_and_deleting_it,
     task_deadlines_are_rfc3339_years_and_late_alike,
     times_are_kept_to_the_microsecond_alike,
+    arrays_in_place_of_objects_are_400s,
 );
