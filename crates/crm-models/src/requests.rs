@@ -303,13 +303,29 @@ pub struct NewTask {
     /// ID of the contact the task is about.
     #[schema(format = Int32, example = 42)]
     pub contact_id: i32,
-    /// When the task is due (RFC 3339, so a year from 0000 through 9999; another year is a
+    /// When the task is due: an RFC 3339 time whose year, in UTC, is 0000 through 9999 (else a
     /// 400). Kept to the microsecond; a leap second (`23:59:60`) is kept as the second after it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rfc3339")]
     pub deadline: Option<DateTime<Utc>>,
     /// Whether the task is done.
     #[serde(default)]
     pub is_closed: bool,
+}
+
+/// An optional time written as RFC 3339 has it (two-digit month, day, hour, minute and
+/// second; four-digit year): chrono's own parsing also takes `2020-1-1T0:0:0Z`.
+fn rfc3339<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| {
+            DateTime::parse_from_rfc3339(&text)
+                .map(|time| time.with_timezone(&Utc))
+                .map_err(|error| {
+                    serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time: {error}"))
+                })
+        })
+        .transpose()
 }
 
 /// A task.

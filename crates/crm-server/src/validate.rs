@@ -35,7 +35,7 @@ pub fn rfc3339_time(field: &str, value: Option<DateTime<Utc>>) -> Result<(), Api
         Some(time) if !(0..=9999).contains(&time.year()) => Err(ApiError::invalid_field(
             field,
             format!(
-                "the year {} is outside RFC 3339's 0000 through 9999",
+                "in UTC, the year {} is outside RFC 3339's 0000 through 9999",
                 time.year()
             ),
         )),

@@ -394,11 +394,21 @@ async fn task_deadlines_are_rfc3339_years_and_late_alike(backend: Backend) {
 
     let app = TestApp::spawn_on(backend).await;
     let contact = new_contact(&app).await;
+    // Not RFC 3339 at all: the schema's 400.
     for deadline in [
         "+10000-01-01T00:00:00Z",
         "-0001-12-31T00:00:00Z",
-        "9999-12-31T23:59:60Z",
+        "2020-1-1T0:0:0Z",
     ] {
+        let (status, body) = post_task(&app, contact, deadline).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{deadline}: {body}");
+        assert_eq!(body["Code"], "invalid_body", "{body}");
+        let message = body["Message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("Deadline: "), "{message}");
+    }
+    // RFC 3339, but in UTC (and with the leap second as the second after it) outside the years
+    // 0000 through 9999.
+    for deadline in ["9999-12-31T23:59:60Z", "0000-01-01T00:00:00+01:00"] {
         let got = post_task(&app, contact, deadline).await;
         assert_field_error(got, StatusCode::BAD_REQUEST, "Deadline");
     }
