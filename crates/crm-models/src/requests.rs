@@ -3,6 +3,8 @@
 //! Every request type rejects unknown properties, so a misspelt property is an error rather
 //! than silently ignored. Length limits are part of the schemas.
 
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -88,7 +90,7 @@ macro_rules! new_contact {
             #[serde(default)]
             pub share_type: ShareType,
             /// IDs of the users the contact is explicitly shared with.
-            #[serde(default)]
+            #[serde(default, deserialize_with = "hyphenated_uuids")]
             #[schema(max_items = 100)]
             pub access_list: Vec<Uuid>,
             /// Phones, emails, websites, social profiles…
@@ -230,7 +232,7 @@ pub struct NewListItem {
     #[serde(default)]
     #[schema(max_length = 10000, pattern = r"^[^\u0000]*$", example = "")]
     pub description: String,
-    /// A CSS hex colour.
+    /// A colour, as a CSS hex colour (`#b0b0b0`); kept as sent.
     #[serde(default)]
     #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "#b0b0b0")]
     pub color: String,
@@ -310,6 +312,33 @@ pub struct NewTask {
     /// Whether the task is done.
     #[serde(default)]
     pub is_closed: bool,
+}
+
+/// UUIDs written as the schema's `uuid` format has them, `8-4-4-4-12` hexadecimal digits: the
+/// `uuid` crate also takes them braced, as URNs and without hyphens. An error names the item
+/// (`AccessList[2]`).
+fn hyphenated_uuids<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Uuid>, D::Error> {
+    struct Hyphenated(Uuid);
+
+    impl<'de> Deserialize<'de> for Hyphenated {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            uuid::fmt::Hyphenated::from_str(&text)
+                .map(|uuid| Self(uuid.into()))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a UUID written 8-4-4-4-12 hexadecimal digits"
+                    ))
+                })
+        }
+    }
+
+    Ok(Vec::<Hyphenated>::deserialize(deserializer)?
+        .into_iter()
+        .map(|Hyphenated(uuid)| uuid)
+        .collect())
 }
 
 /// An optional time written as RFC 3339 has it (two-digit month, day, hour, minute and

@@ -24,12 +24,16 @@ use crate::{error::ApiError, state::AppState};
 pub struct JsonBody<T>(pub T);
 
 /// Whether the request declares a JSON body: `application/json` or `application/*+json`, with
-/// any parameters.
+/// any parameters but a `charset` other than UTF-8 (the body is read as UTF-8, as RFC 8259
+/// requires).
 fn is_json(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(mime)) => {
             mime.type_() == mime::APPLICATION
                 && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+                && mime
+                    .get_param(mime::CHARSET)
+                    .is_none_or(|charset| charset == mime::UTF_8)
         }
         _ => false,
     }
@@ -322,12 +326,20 @@ mod tests {
         for ok in [
             "application/json",
             "application/json; charset=utf-8",
+            "application/json; charset=UTF-8",
             "APPLICATION/JSON",
             "application/vnd.api+json",
         ] {
             assert!(check(&[("content-type", ok)]).is_ok(), "{ok}");
         }
-        for not_json in ["text/plain", "application/jsonx", "json", "text/json"] {
+        for not_json in [
+            "text/plain",
+            "application/jsonx",
+            "json",
+            "text/json",
+            "application/json; charset=utf-16",
+            "application/json; charset=latin1",
+        ] {
             assert!(
                 matches!(
                     check(&[("content-type", not_json)]),

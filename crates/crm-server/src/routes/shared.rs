@@ -53,7 +53,8 @@ pub enum BodyErrors {
     /// The body is over the size limit.
     #[response(status = 413)]
     TooLarge(Error),
-    /// The body is not declared as application/json.
+    /// The body is not declared as application/json (or `application/*+json`), or is declared
+    /// in a charset other than UTF-8.
     #[response(status = 415)]
     NotJson(Error),
 }

@@ -545,6 +545,39 @@ async fn arrays_in_place_of_objects_are_400s(backend: Backend) {
     );
 }
 
+/// `AccessList` takes UUIDs as the schema's `uuid` format writes them (8-4-4-4-12 hexadecimal
+/// digits), not the braced, URN or unhyphenated forms the `uuid` crate also reads; and a body
+/// declared in a charset other than UTF-8 is a 415.
+async fn uuids_are_hyphenated_and_bodies_utf8(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let admin = app.admin.id;
+    for written in [
+        format!("{{{admin}}}"),
+        format!("urn:uuid:{admin}"),
+        admin.simple().to_string(),
+    ] {
+        let got = create_person(&app, json!({"FirstName": "Jane", "AccessList": [written]})).await;
+        let (status, body) = &got;
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{written}: {body}");
+        let message = body["Message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("AccessList"), "{message}");
+    }
+    let upper = admin.hyphenated().to_string().to_uppercase();
+    let (status, body) =
+        create_person(&app, json!({"FirstName": "Jane", "AccessList": [upper]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let response = reqwest::Client::new()
+        .post(app.url("/api/2.0/crm/contact/person"))
+        .header(header::AUTHORIZATION, &app.admin_key)
+        .header(header::CONTENT_TYPE, "application/json; charset=utf-16")
+        .body(r#"{"FirstName": "Jane"}"#)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
 crate::backend_tests!(
     request_examples_work_on_a_fresh_server,
     entity_type_is_the_documented_enum,
@@ -557,4 +590,5 @@ crate::backend_tests!(
     task_deadlines_are_rfc3339_years_and_late_alike,
     times_are_kept_to_the_microsecond_alike,
     arrays_in_place_of_objects_are_400s,
+    uuids_are_hyphenated_and_bodies_utf8,
 );
