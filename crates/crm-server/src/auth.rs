@@ -6,11 +6,14 @@
 //! `Authorization: Bearer <key>`. A key once resolved is kept for a short time in the server's
 //! `keycache`, keyed by its hash.
 
+use std::{cell::Cell, rc::Rc};
+
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use futures::future::LocalBoxFuture;
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::{
@@ -83,8 +86,47 @@ pub async fn user_for_key(db: &impl ConnectionTrait, key: &str) -> Result<Option
 
 /// The authenticated user making the request. Extracting it fails with 401 when the request has
 /// no `Authorization` header, several, or a key that is unknown or revoked.
+///
+/// A handler lists it first: the key is then checked before anything else of the request. Actix
+/// extracts a handler's arguments concurrently, so the extractors that check the rest of the
+/// request — `Accept` (`AcceptsJson`) and the body (`JsonBody`) — wait for [`authenticated`]
+/// first; otherwise a bad body could answer before a bad key did, uncounted by the bad-key
+/// limit and without the rate-limit headers.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Actor);
+
+/// Opened when the request's [`Caller`] extraction has ended, however it ended.
+#[derive(Default)]
+struct Gate {
+    open: Cell<bool>,
+    opened: Notify,
+}
+
+/// Opens the request's gate when dropped: when the key check ends, or is abandoned.
+struct OpenOnDrop(Rc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open.set(true);
+        self.0.opened.notify_waiters();
+    }
+}
+
+/// Waits until the request's key has been checked, when a [`Caller`] is being extracted for
+/// it (listed before the caller of this); at once otherwise.
+pub async fn authenticated(req: &HttpRequest) {
+    let gate = req.extensions().get::<Rc<Gate>>().cloned();
+    let Some(gate) = gate else {
+        return;
+    };
+    loop {
+        let opened = gate.opened.notified();
+        if gate.open.get() {
+            return;
+        }
+        opened.await;
+    }
+}
 
 impl FromRequest for Caller {
     type Error = ApiError;
@@ -92,8 +134,11 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let gate = Rc::new(Gate::default());
+        req.extensions_mut().insert(gate.clone());
         let req = req.clone();
         Box::pin(async move {
+            let _open = OpenOnDrop(gate);
             let state = state.ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("application state is not registered"))
             })?;

@@ -219,16 +219,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// After the key, when the handler takes a [`crate::auth::Caller`] before this.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let checked = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => check_headers(req, state.body_limit).map(|()| state.body_limit),
-            None => Err(ApiError::Internal(anyhow::anyhow!(
-                "application state is not registered"
-            ))),
-        };
+        let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let limit = checked?;
+            crate::auth::authenticated(&req).await;
+            let limit = match req.app_data::<web::Data<AppState>>() {
+                Some(state) => check_headers(&req, state.body_limit).map(|()| state.body_limit),
+                None => Err(ApiError::Internal(anyhow::anyhow!(
+                    "application state is not registered"
+                ))),
+            }?;
             let body = read(payload, limit).await?;
             parse(&body).map(JsonBody)
         })

@@ -3,7 +3,7 @@
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header};
 use crm_models::Error;
-use futures::future::{Ready, ready};
+use futures::future::LocalBoxFuture;
 
 use crate::error::ApiError;
 
@@ -87,10 +87,15 @@ impl AcceptsJson {
 
 impl FromRequest for AcceptsJson {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// After the key, when the handler takes a [`crate::auth::Caller`] before this.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::check(req))
+        let req = req.clone();
+        Box::pin(async move {
+            crate::auth::authenticated(&req).await;
+            Self::check(&req)
+        })
     }
 }
 

@@ -547,6 +547,79 @@ async fn the_document_states_the_429_on_every_operation_with_a_key(backend: Back
     assert!(checked.len() >= 15, "{checked:?}");
 }
 
+/// The key is checked before the rest of the request: with a bad key, a bad body, a body that is
+/// not JSON or an `Accept` that refuses JSON still gets the 401 (counted against the address)
+/// and then the 429, every time; with a good key, the 400 carries the key's rate-limit fields.
+/// (The extractors ran concurrently, so whichever failed first answered.)
+async fn the_key_is_checked_before_the_body_and_accept(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.limits = Limits::new(BUDGET, 8, Vec::new());
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let bad = |path: &str, kind: usize, key: &str| {
+        let request = client
+            .request(
+                if path == "/api/2.0/crm/contact" {
+                    reqwest::Method::PUT
+                } else {
+                    reqwest::Method::POST
+                },
+                app.url(path),
+            )
+            .header(header::AUTHORIZATION, key);
+        match kind {
+            0 => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body("{bad"),
+            1 => request
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body("{}"),
+            _ => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "text/plain")
+                .body(r#"{"FirstName": "Jane"}"#),
+        }
+    };
+    let paths = ["/api/2.0/crm/contact", "/api/2.0/crm/contact/person"];
+    for i in 0..12 {
+        let (path, kind) = (paths[i % 2], i % 3);
+        let key = format!("{UNKNOWN_KEY}-{i}");
+        let response = bad(path, kind, &key).send().await.expect("a response");
+        let expected = if i < 8 { 401 } else { 429 };
+        assert_eq!(
+            response.status().as_u16(),
+            expected,
+            "request {i}: {path}, kind {kind}"
+        );
+        assert_eq!(
+            field(&response, "ratelimit-policy"),
+            "\"address\";q=8;w=60",
+            "request {i}"
+        );
+    }
+
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.limits = Limits::new(100, 8, Vec::new());
+    })
+    .await;
+    let client = reqwest::Client::new();
+    for i in 0..10 {
+        let response = client
+            .put(app.url("/api/2.0/crm/contact"))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body("{bad")
+            .send()
+            .await
+            .expect("a response");
+        assert_eq!(response.status().as_u16(), 400, "request {i}");
+        assert_eq!(field(&response, "ratelimit-policy"), "\"key\";q=100;w=10");
+        let left = parse_left(&field(&response, "ratelimit"));
+        assert_eq!(left.r, 99 - i as u64, "request {i}: {left:?}");
+    }
+}
+
 crate::backend_tests!(
     budget_plus_one_requests_get_429_and_pass_again_after_the_wait,
     two_keys_have_budgets_of_their_own,
@@ -557,4 +630,5 @@ crate::backend_tests!(
     a_limit_of_zero_lets_everything_through,
     health_swagger_ui_and_the_document_are_not_limited_by_key,
     the_document_states_the_429_on_every_operation_with_a_key,
+    the_key_is_checked_before_the_body_and_accept,
 );
