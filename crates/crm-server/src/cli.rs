@@ -249,7 +249,7 @@ fn print_table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
 async fn open(db: &DbArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
     db::connect_and_migrate(&db.config())
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))
+        .map_err(|error| crate::startup::cannot_open(&db.database_url, &error))
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {

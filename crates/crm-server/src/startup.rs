@@ -71,9 +71,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate(&config.database)
             .await
-            .with_context(|| {
-                format!("cannot open the database {}", redact(&config.database.url))
-            })?;
+            .map_err(|error| cannot_open(&config.database.url, &error))?;
         Self::build_with_db(&config, db)
     }
 
@@ -219,18 +217,47 @@ async fn log_request(
     response
 }
 
-/// A database URL without its password, for messages.
+/// `url` with its secrets masked, for messages and logs: the password of its user
+/// (`postgres://crm:***@db/crm`) and the values of its `password` and `sslpassword` query
+/// parameters.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let mut changed = false;
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+        changed = true;
     }
+    let secret = |name: &str| {
+        name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("sslpassword")
+    };
+    if parsed.query_pairs().any(|(name, _)| secret(&name)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret(&name) { "***".into() } else { value };
+                (name.into_owned(), value.into_owned())
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        changed = true;
+    }
+    if changed {
+        parsed.to_string()
+    } else {
+        url.to_owned()
+    }
+}
+
+/// The error of opening the database at `url`, for the one line the process exits with: the
+/// driver's own message may repeat the URL, which is masked there too ([`redact`]).
+pub fn cannot_open(url: &str, error: &sea_orm::DbErr) -> anyhow::Error {
+    let redacted = redact(url);
+    anyhow::anyhow!(
+        "cannot open the database {redacted}: {}",
+        error.to_string().replace(url, &redacted)
+    )
 }
 
 #[cfg(test)]
@@ -243,5 +270,19 @@ mod tests {
         );
         assert_eq!(super::redact("sqlite:crm.db"), "sqlite:crm.db");
         assert_eq!(super::redact("postgres://db/crm"), "postgres://db/crm");
+        assert_eq!(
+            super::redact("postgres://crm@db/crm?password=S3cret&sslmode=disable"),
+            "postgres://crm@db/crm?password=***&sslmode=disable"
+        );
+        assert_eq!(
+            super::redact("postgres://crm:a@db/crm?SSLPASSWORD=x"),
+            "postgres://crm:***@db/crm?SSLPASSWORD=***"
+        );
+        let error = sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "The connection string 'mysql://root:S3cret@h/x' has no supporting driver".into(),
+        ));
+        let message = super::cannot_open("mysql://root:S3cret@h/x", &error).to_string();
+        assert!(!message.contains("S3cret"), "{message}");
+        assert!(message.starts_with("cannot open the database mysql://root:***@h/x: "));
     }
 }
