@@ -211,6 +211,9 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
         (403, "createTask") => ApiError::Forbidden(
             "You may not add tasks to contact 42: you may not edit it.".to_owned(),
         ),
+        (403, "createPerson") => ApiError::Forbidden(
+            "You may not add people to company 42: you may not edit it.".to_owned(),
+        ),
         (403, "createContactStatus") => {
             ApiError::Forbidden("only administrators may create contact statuses".to_owned())
         }

@@ -218,8 +218,13 @@ fn category(field: &str, info_type: InfoType, category: i32) -> Result<(), ApiEr
     ))
 }
 
-/// Checks that every ID the draft refers to exists and fits.
-async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(), ApiError> {
+/// Checks that every ID the draft refers to exists and fits, and that `caller` may add a person
+/// to its company (as a task to a contact: only to one the caller may edit).
+async fn check_references(
+    tx: &DatabaseTransaction,
+    caller: &Actor,
+    draft: &Draft,
+) -> Result<(), ApiError> {
     if let Some(id) = draft.company_id {
         // The company's row stays locked against a delete until this transaction ends
         // (PostgreSQL; on SQLite the write lock already excludes every other writer): a
@@ -242,6 +247,14 @@ async fn check_references(tx: &DatabaseTransaction, draft: &Draft) -> Result<(),
                 ));
             }
             Some(_) => {}
+        }
+        if !super::permissions(tx, id, caller)
+            .await?
+            .is_some_and(|allowed| allowed.edit)
+        {
+            return Err(ApiError::Forbidden(format!(
+                "You may not add people to company {id}: you may not edit it."
+            )));
         }
     }
     for (field, id, kind, what) in [
@@ -409,7 +422,7 @@ async fn insert(
     caller: &Actor,
     draft: &Draft,
 ) -> Result<Snapshot, ApiError> {
-    check_references(tx, draft).await?;
+    check_references(tx, caller, draft).await?;
 
     let id = contact::ActiveModel {
         is_company: Set(draft.is_company),

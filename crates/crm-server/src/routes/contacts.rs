@@ -142,6 +142,7 @@ async fn create(state: &AppState, caller: &Caller, draft: Draft) -> Result<HttpR
             )),
         (status = 400, description = "The body is malformed or breaks its schema (a wrong type, an unknown property, a missing or blank required text, a text or list over its limit, a category outside 0 to 5, a text containing the character U+0000, anything after the JSON value); the message names the field.", body = Error),
         (status = 422, description = "The body matches its schema, but refers to something that does not exist (a company, contact status or type, currency, custom field or user) or breaks a rule across fields (a category the kind of info does not have, an address in `CommonData`, a custom field given twice, defined for the other kind of contact, or a heading); the message names the field. A company deleted while the request runs is a 422 too, never a person linked to a missing company. Nothing is created.", body = Error),
+        (status = 403, description = "`CompanyId` names a company the caller may not edit (as a task needs a contact the caller may edit). Nothing is created.", body = Error),
         CommonErrors,
         BodyErrors,
     ),

@@ -6,6 +6,7 @@
 //! matches its schema but refers to nothing, or breaks a rule across fields, is a 422.
 
 use reqwest::{Method, StatusCode, header};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp};
@@ -578,6 +579,55 @@ async fn uuids_are_hyphenated_and_bodies_utf8(backend: Backend) {
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
+/// A person joins only a company the caller may edit, as a task joins only a contact the caller
+/// may edit: a private company (which the caller may not even read) or a read-only one is a 403
+/// and nothing is created; a company shared read-write, or one the caller is listed on, is fine.
+async fn a_person_joins_only_a_company_the_caller_may_edit(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let (member, member_key) = app.member("Bob").await;
+    let company = |share: i32, access: Vec<String>| {
+        json!({"CompanyName": format!("Co {share} {}", access.len()), "ShareType": share,
+               "AccessList": access})
+    };
+    let mut companies = Vec::new();
+    for body in [
+        company(0, Vec::new()),
+        company(2, Vec::new()),
+        company(1, Vec::new()),
+        company(0, vec![member.id.to_string()]),
+    ] {
+        let key = Some(app.admin_key.as_str());
+        let (status, created) = send(
+            &app,
+            Method::POST,
+            "/api/2.0/crm/contact/company",
+            key,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        companies.push(created["ID"].as_i64().expect("an ID"));
+    }
+    for (company, expected) in companies.iter().zip([403, 403, 201, 201]) {
+        let body = json!({"FirstName": "Sneaky", "CompanyId": company});
+        let (status, answer) = send(
+            &app,
+            Method::POST,
+            "/api/2.0/crm/contact/person",
+            Some(&member_key),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status.as_u16(), expected, "company {company}: {answer}");
+    }
+    let people = crm_testkit::entities::contact::Entity::find()
+        .filter(crm_testkit::entities::contact::Column::FirstName.eq("Sneaky"))
+        .count(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(people, 2, "only the allowed ones were created");
+}
+
 crate::backend_tests!(
     request_examples_work_on_a_fresh_server,
     entity_type_is_the_documented_enum,
@@ -591,4 +641,5 @@ crate::backend_tests!(
     times_are_kept_to_the_microsecond_alike,
     arrays_in_place_of_objects_are_400s,
     uuids_are_hyphenated_and_bodies_utf8,
+    a_person_joins_only_a_company_the_caller_may_edit,
 );
