@@ -3,7 +3,7 @@
 //! A key is shown once, when it is created, and stored only as its SHA-256 hash beside a short
 //! clear-text prefix that finds the candidate rows; the hashes are compared in constant time.
 //! Requests send the key itself in `Authorization` (`Authorization: <key>`), or as
-//! `Authorization: Bearer <key>`. A key once resolved is kept for a short time in the server's
+//! `Authorization: Bearer <key>` or `Authorization: ApiKey <key>`. A key once resolved is kept for a short time in the server's
 //! `keycache`, keyed by its hash.
 
 use std::{cell::Cell, rc::Rc};
@@ -41,11 +41,16 @@ pub fn key_prefix(key: &str) -> String {
     key.chars().take(PREFIX_LEN).collect()
 }
 
-/// The key in an `Authorization` value: the value itself, or what follows `Bearer `.
+/// The key in an `Authorization` value: the value itself, or what follows `Bearer ` or `ApiKey `
+/// (the scheme a 401's `WWW-Authenticate` names).
 fn key_from_header(value: &str) -> &str {
     let value = value.trim();
     match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("apikey") =>
+        {
+            rest.trim()
+        }
         _ => value,
     }
 }
@@ -214,6 +219,8 @@ mod tests {
         assert_eq!(key_from_header("Bearer ABC-1"), "ABC-1");
         assert_eq!(key_from_header("bearer   ABC-1 "), "ABC-1");
         assert_eq!(key_from_header("Bearer"), "Bearer");
+        assert_eq!(key_from_header("ApiKey ABC-1"), "ABC-1");
+        assert_eq!(key_from_header("apikey ABC-1"), "ABC-1");
     }
 
     #[test]

@@ -52,10 +52,10 @@ struct DbArgs {
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     db_max_connections: u32,
     /// How long opening a database connection may take (e.g. `5s`, `500ms`).
-    #[arg(long, env = "CRM_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CRM_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = above_zero)]
     db_connect_timeout: Duration,
     /// How long a request waits for a free database connection before it gets a 503.
-    #[arg(long, env = "CRM_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CRM_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = above_zero)]
     db_acquire_timeout: Duration,
 }
 
@@ -122,17 +122,17 @@ struct ServeArgs {
 enum UsersCommand {
     /// Add a user and print its ID alone on stdout.
     Add {
-        /// Display name.
-        #[arg(long)]
+        /// Display name (one line, at most 255 characters).
+        #[arg(long, value_parser = one_line)]
         name: String,
-        /// Job title.
-        #[arg(long, default_value = "")]
+        /// Job title (one line, at most 255 characters).
+        #[arg(long, default_value = "", value_parser = one_line)]
         title: String,
         /// Make the user a portal administrator (may delete any contact).
         #[arg(long)]
         admin: bool,
-        /// URL of the user's profile page.
-        #[arg(long, default_value = "")]
+        /// URL of the user's profile page (`http` or `https`).
+        #[arg(long, default_value = "", value_parser = web_address)]
         profile_url: String,
         #[command(flatten)]
         db: DbArgs,
@@ -152,8 +152,8 @@ enum KeysCommand {
         /// The user's ID.
         #[arg(long)]
         user: Uuid,
-        /// A label to recognise the key by.
-        #[arg(long, default_value = "")]
+        /// A label to recognise the key by (one line, at most 255 characters).
+        #[arg(long, default_value = "", value_parser = one_line)]
         label: String,
         #[command(flatten)]
         db: DbArgs,
@@ -208,7 +208,70 @@ fn init_tracing(default_level: &str) {
 
 /// Prints `rows` under `headers`, each column as wide as its widest cell, two spaces apart; the
 /// columns whose index is in `right` are aligned right (numbers).
+/// A duration above zero (`500ms`, `5s`): a zero timeout would fail every connection.
+fn above_zero(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be above zero".to_owned()),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// A text shown in one line of a table or the API: no control characters (a line break or a
+/// terminal escape would forge rows or restyle the operator's terminal), at most
+/// `crm_models::MAX_NAME` characters.
+fn one_line(text: &str) -> Result<String, String> {
+    use crm_models::MAX_NAME;
+    if text.chars().any(char::is_control) {
+        return Err("must be one line without control characters".to_owned());
+    }
+    let length = text.chars().count();
+    if length > MAX_NAME {
+        return Err(format!(
+            "is {length} characters long; the limit is {MAX_NAME}"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// An `http` or `https` URL of at most 2,048 characters, or nothing.
+fn web_address(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if text.len() > 2048 {
+        return Err("is longer than 2048 bytes".to_owned());
+    }
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(text.to_owned()),
+        Ok(url) => Err(format!(
+            "must be an http or https URL, not {}:",
+            url.scheme()
+        )),
+        Err(error) => Err(format!("is not a URL: {error}")),
+    }
+}
+
+/// `cell` with its control characters escaped (`\n`, `\u{1b}`), for rows stored before they
+/// were refused.
+fn printable(cell: &str) -> String {
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn print_table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| printable(cell)).collect())
+        .collect();
+    let rows = &rows;
     let width = |cell: &str| cell.chars().count();
     let widths: Vec<usize> = (0..headers.len())
         .map(|column| {

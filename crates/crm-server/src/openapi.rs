@@ -33,7 +33,8 @@ pub const YAML_HEADER: &str = "\
 create contacts with every nested field, read them, and delete them — getting back everything \
 they held.\n\n\
 Authenticate with an API key sent as the whole value of the `Authorization` header \
-(`Authorization: 864FE52C-1C1C-469F-9308-51DAFEFE7436`); `Bearer <key>` is accepted too. \
+(`Authorization: 864FE52C-1C1C-469F-9308-51DAFEFE7436`); `Bearer <key>` and `ApiKey <key>` are \
+accepted too. \
 Every error is a JSON `Error` object.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
@@ -87,7 +88,7 @@ impl Modify for SecurityAddon {
                 "An API key is a token that you provide when making API calls. Include the \
                  token in a header parameter called Authorization.\n\n\
                  Example: Authorization: 864FE52C-1C1C-469F-9308-51DAFEFE7436.\n\n\
-                 `Bearer <key>` is accepted as well.",
+                 `Bearer <key>` and `ApiKey <key>` are accepted as well.",
             ))),
         );
     }

@@ -40,6 +40,19 @@ async fn requests_without_a_valid_key_get_401(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 200);
+
+    // The scheme a 401 names in `WWW-Authenticate` works too.
+    let path = app.url(&format!("/api/2.0/crm/contact/{id}"));
+    let refused = reqwest::Client::new().delete(&path).send().await.unwrap();
+    let scheme = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(scheme.starts_with("ApiKey"), "{scheme}");
+    let response = reqwest::Client::new()
+        .delete(&path)
+        .header("authorization", format!("ApiKey {}", app.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404, "authenticated, and gone");
 }
 
 async fn the_key_is_checked_before_the_id(backend: Backend) {

@@ -647,6 +647,68 @@ mod cli {
         assert_eq!(cli.ok(&["users", "list"]).lines().count(), 1);
     }
 
+    /// Names, titles and labels are one line of at most 255 characters (a line break or a
+    /// terminal escape would forge rows of `users list` or restyle the operator's terminal), a
+    /// profile URL is http or https, and a timeout is above zero: anything else is a usage error
+    /// (exit 2) that changes nothing.
+    #[test]
+    fn administration_texts_are_one_line_and_urls_web_addresses() {
+        let cli = Cli::new();
+        let long = "x".repeat(256);
+        for args in [
+            vec![
+                "users",
+                "add",
+                "--name",
+                "Evil\nFAKE  Administrator  yes  9",
+            ],
+            vec!["users", "add", "--name", "Esc\u{1b}[31mRed"],
+            vec!["users", "add", "--name", long.as_str()],
+            vec!["users", "add", "--name", "Tab", "--title", "a\tb"],
+            vec![
+                "users",
+                "add",
+                "--name",
+                "Js",
+                "--profile-url",
+                "javascript:alert(1)",
+            ],
+            vec![
+                "users",
+                "add",
+                "--name",
+                "Rel",
+                "--profile-url",
+                "/people/rel",
+            ],
+            vec!["users", "list", "--db-acquire-timeout", "0s"],
+            vec!["users", "list", "--db-connect-timeout", "0s"],
+        ] {
+            let output = cli.run(&args);
+            assert_eq!(output.status.code(), Some(2), "{args:?}");
+            assert!(output.stdout.is_empty(), "{args:?}");
+        }
+        let id = cli.ok(&[
+            "users",
+            "add",
+            "--name",
+            &"y".repeat(255),
+            "--title",
+            "CTO",
+            "--profile-url",
+            "https://people.example.com/y",
+        ]);
+        let user = id.trim();
+        let output = cli.run(&["keys", "create", "--user", user, "--label", "line\nbreak"]);
+        assert_eq!(output.status.code(), Some(2));
+        cli.ok(&["keys", "create", "--user", user, "--label", "laptop"]);
+        assert_eq!(
+            cli.ok(&["users", "list"]).lines().count(),
+            2,
+            "one user added"
+        );
+    }
+
     /// Administration commands on a fresh database (it is migrated on the way) print nothing on
     /// stderr but their own message; `serve` logs at info, a line per request, without colour
     /// codes when stderr is not a terminal.
