@@ -314,6 +314,17 @@ pub struct NewTask {
     pub is_closed: bool,
 }
 
+/// `text` quoted for an error message, cut after 40 characters (an error does not echo a
+/// megabyte back).
+fn quoted(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        format!("{text:?}")
+    } else {
+        let start: String = text.chars().take(40).collect();
+        format!("{start:?}…")
+    }
+}
+
 /// UUIDs written as the schema's `uuid` format has them, `8-4-4-4-12` hexadecimal digits: the
 /// `uuid` crate also takes them braced, as URNs and without hyphens. An error names the item
 /// (`AccessList[2]`).
@@ -329,7 +340,8 @@ fn hyphenated_uuids<'de, D: serde::Deserializer<'de>>(
                 .map(|uuid| Self(uuid.into()))
                 .map_err(|_| {
                     serde::de::Error::custom(format!(
-                        "{text:?} is not a UUID written 8-4-4-4-12 hexadecimal digits"
+                        "{} is not a UUID written 8-4-4-4-12 hexadecimal digits",
+                        quoted(&text)
                     ))
                 })
         }
@@ -351,7 +363,10 @@ fn rfc3339<'de, D: serde::Deserializer<'de>>(
             DateTime::parse_from_rfc3339(&text)
                 .map(|time| time.with_timezone(&Utc))
                 .map_err(|error| {
-                    serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time: {error}"))
+                    serde::de::Error::custom(format!(
+                        "{} is not an RFC 3339 time: {error}",
+                        quoted(&text)
+                    ))
                 })
         })
         .transpose()

@@ -92,11 +92,11 @@ pub async fn user_for_key(db: &impl ConnectionTrait, key: &str) -> Result<Option
 /// The authenticated user making the request. Extracting it fails with 401 when the request has
 /// no `Authorization` header, several, or a key that is unknown or revoked.
 ///
-/// A handler lists it first: the key is then checked before anything else of the request. Actix
-/// extracts a handler's arguments concurrently, so the extractors that check the rest of the
-/// request — `Accept` (`AcceptsJson`) and the body (`JsonBody`) — wait for [`authenticated`]
-/// first; otherwise a bad body could answer before a bad key did, uncounted by the bad-key
-/// limit and without the rate-limit headers.
+/// The key is checked before anything else of the request. Actix creates every argument's
+/// extraction before it polls any, then polls them together, so the extractors that check the
+/// rest of the request — `Accept` (`AcceptsJson`) and the body (`JsonBody`) — wait for
+/// [`authenticated`] first, wherever the handler lists them; otherwise a bad body could answer
+/// before a bad key did, uncounted by the bad-key limit and without the rate-limit headers.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Actor);
 
@@ -118,7 +118,7 @@ impl Drop for OpenOnDrop {
 }
 
 /// Waits until the request's key has been checked, when a [`Caller`] is being extracted for
-/// it (listed before the caller of this); at once otherwise.
+/// it (its extraction is created before any is polled); at once otherwise.
 pub async fn authenticated(req: &HttpRequest) {
     let gate = req.extensions().get::<Rc<Gate>>().cloned();
     let Some(gate) = gate else {

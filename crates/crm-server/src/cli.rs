@@ -206,8 +206,6 @@ fn init_tracing(default_level: &str) {
         .init();
 }
 
-/// Prints `rows` under `headers`, each column as wide as its widest cell, two spaces apart; the
-/// columns whose index is in `right` are aligned right (numbers).
 /// A duration above zero (`500ms`, `5s`): a zero timeout would fail every connection.
 fn above_zero(text: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(text) {
@@ -222,8 +220,12 @@ fn above_zero(text: &str) -> Result<std::time::Duration, String> {
 /// `crm_models::MAX_NAME` characters.
 fn one_line(text: &str) -> Result<String, String> {
     use crm_models::MAX_NAME;
-    if text.chars().any(char::is_control) {
-        return Err("must be one line without control characters".to_owned());
+    if text.chars().any(unprintable) {
+        return Err(
+            "must be one line without control characters (nor line separators or \
+             bidirectional controls)"
+                .to_owned(),
+        );
     }
     let length = text.chars().count();
     if length > MAX_NAME {
@@ -234,10 +236,29 @@ fn one_line(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// An `http` or `https` URL of at most 2,048 characters, or nothing.
+/// Characters that would break or disguise a line of a table: control characters, the line and
+/// paragraph separators, and the bidirectional controls (which reorder what follows).
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// An `http` or `https` URL of at most 2,048 characters, or nothing. The URL parser would drop
+/// line breaks and tabs silently, so the text is checked as a line first.
 fn web_address(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Ok(String::new());
+    }
+    if text.chars().any(unprintable) || text.trim() != text {
+        return Err("must be one URL without spaces around it or control characters".to_owned());
     }
     if text.len() > 2048 {
         return Err("is longer than 2048 bytes".to_owned());
@@ -257,7 +278,7 @@ fn web_address(text: &str) -> Result<String, String> {
 fn printable(cell: &str) -> String {
     cell.chars()
         .map(|c| {
-            if c.is_control() {
+            if unprintable(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -266,6 +287,8 @@ fn printable(cell: &str) -> String {
         .collect()
 }
 
+/// Prints `rows` under `headers`, each column as wide as its widest cell, two spaces apart; the
+/// columns whose index is in `right` are aligned right (numbers).
 fn print_table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
     let rows: Vec<Vec<String>> = rows
         .iter()

@@ -24,16 +24,18 @@ use crate::{error::ApiError, state::AppState};
 pub struct JsonBody<T>(pub T);
 
 /// Whether the request declares a JSON body: `application/json` or `application/*+json`, with
-/// any parameters but a `charset` other than UTF-8 (the body is read as UTF-8, as RFC 8259
-/// requires).
+/// any parameters but a `charset` other than UTF-8 (`utf-8`, `utf8`, or its subset `us-ascii`):
+/// the body is read as UTF-8, as RFC 8259 requires.
 fn is_json(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(mime)) => {
             mime.type_() == mime::APPLICATION
                 && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
-                && mime
-                    .get_param(mime::CHARSET)
-                    .is_none_or(|charset| charset == mime::UTF_8)
+                && mime.get_param(mime::CHARSET).is_none_or(|charset| {
+                    ["utf-8", "utf8", "us-ascii"]
+                        .iter()
+                        .any(|name| charset.as_str().eq_ignore_ascii_case(name))
+                })
         }
         _ => false,
     }
@@ -329,6 +331,8 @@ mod tests {
             "application/json",
             "application/json; charset=utf-8",
             "application/json; charset=UTF-8",
+            "application/json; charset=utf8",
+            "application/json; charset=\"us-ascii\"",
             "APPLICATION/JSON",
             "application/vnd.api+json",
         ] {

@@ -222,7 +222,7 @@ async fn log_request(
 /// parameters.
 pub fn redact(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
-        return url.to_owned();
+        return redact_text(url);
     };
     let mut changed = false;
     if parsed.password().is_some() {
@@ -247,6 +247,21 @@ pub fn redact(url: &str) -> String {
         parsed.to_string()
     } else {
         url.to_owned()
+    }
+}
+
+/// [`redact`] for a URL that does not parse (a `#` or `/` left unencoded in the password, an
+/// empty host, a bad port — exactly the URLs that fail to connect): everything between the
+/// scheme's `://` and the last `@` after the user's `:`.
+fn redact_text(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            match url[scheme_end + 3..at].split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -284,5 +299,18 @@ mod tests {
         let message = super::cannot_open("mysql://root:S3cret@h/x", &error).to_string();
         assert!(!message.contains("S3cret"), "{message}");
         assert!(message.starts_with("cannot open the database mysql://root:***@h/x: "));
+        for (broken, masked) in [
+            ("postgres://crm:s3cr#t@db/crm", "postgres://crm:***@db/crm"),
+            (
+                "postgres://crm:secret@/crm?host=/run/postgresql",
+                "postgres://crm:***@/crm?host=/run/postgresql",
+            ),
+            (
+                "postgres://crm:secret@db:54x2/crm",
+                "postgres://crm:***@db:54x2/crm",
+            ),
+        ] {
+            assert_eq!(super::redact(broken), masked);
+        }
     }
 }

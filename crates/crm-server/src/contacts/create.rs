@@ -240,21 +240,23 @@ async fn check_references(
                     format!("no contact with ID {id} exists"),
                 ));
             }
-            Some(company) if !company.is_company => {
-                return Err(ApiError::unprocessable_field(
-                    "CompanyId",
-                    format!("contact {id} is a person, not a company"),
-                ));
+            Some(company) => {
+                // The permission first: what kind of contact it is is for those who may edit it.
+                if !super::permissions(tx, id, caller)
+                    .await?
+                    .is_some_and(|allowed| allowed.edit)
+                {
+                    return Err(ApiError::Forbidden(format!(
+                        "You may not add people to company {id}: you may not edit it."
+                    )));
+                }
+                if !company.is_company {
+                    return Err(ApiError::unprocessable_field(
+                        "CompanyId",
+                        format!("contact {id} is a person, not a company"),
+                    ));
+                }
             }
-            Some(_) => {}
-        }
-        if !super::permissions(tx, id, caller)
-            .await?
-            .is_some_and(|allowed| allowed.edit)
-        {
-            return Err(ApiError::Forbidden(format!(
-                "You may not add people to company {id}: you may not edit it."
-            )));
         }
     }
     for (field, id, kind, what) in [

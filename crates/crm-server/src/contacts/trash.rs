@@ -6,7 +6,8 @@
 //! delete unlinked, as JSON ([`Kept`]). A restore puts the rows back with their IDs. What the
 //! rows referred to and is gone meanwhile is dropped, never refused: a custom field's value, a
 //! user on the access list, a status, type or currency (left empty), the company of a person
-//! (unlinked), a person of a company (not linked again when it is gone or has another company).
+//! (unlinked), a person of a company (not linked again when it is gone or has another company;
+//! one in the trash itself gets the link in its entry, and comes back linked when restored).
 //! A tag is referred to by its title and created again when it is gone.
 
 use std::{collections::HashSet, time::Duration};
@@ -484,17 +485,26 @@ async fn link_again_in_trash(
         .all(tx)
         .await?;
     for entry in entries {
-        // An entry that does not parse is left as it is; its own restore reports it.
-        let Ok(mut kept) = serde_json::from_str::<Kept>(&entry.payload) else {
+        // Only the link is changed, in the payload as it is (a field this version does not know
+        // stays); an entry that does not parse is left alone: its own restore reports it.
+        let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&entry.payload) else {
             continue;
         };
-        if kept.contact.is_company || kept.contact.company_id.is_some() {
+        let Some(contact) = payload
+            .get_mut("contact")
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        let person = contact.get("is_company") == Some(&serde_json::Value::Bool(false));
+        let unlinked = contact
+            .get("company_id")
+            .is_none_or(serde_json::Value::is_null);
+        if !(person && unlinked) {
             continue;
         }
-        kept.contact.company_id = Some(company);
-        let payload = serde_json::to_string(&kept).map_err(|error| {
-            ApiError::Internal(anyhow::anyhow!("trash entry {}: {error}", entry.contact_id))
-        })?;
+        contact.insert("company_id".to_owned(), company.into());
+        let payload = payload.to_string();
         contact_trash::Entity::update_many()
             .col_expr(contact_trash::Column::Payload, Expr::value(payload))
             .filter(contact_trash::Column::ContactId.eq(entry.contact_id))

@@ -608,7 +608,16 @@ async fn a_person_joins_only_a_company_the_caller_may_edit(backend: Backend) {
         assert_eq!(status, StatusCode::CREATED, "{created}");
         companies.push(created["ID"].as_i64().expect("an ID"));
     }
-    for (company, expected) in companies.iter().zip([403, 403, 201, 201]) {
+    // A private person too: the member learns it may not edit it, not what kind of contact it
+    // is.
+    let (status, private) = create_person(
+        &app,
+        json!({"FirstName": "Hidden", "ShareType": 0, "AccessList": []}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{private}");
+    companies.push(private["ID"].as_i64().expect("an ID"));
+    for (company, expected) in companies.iter().zip([403, 403, 201, 201, 403]) {
         let body = json!({"FirstName": "Sneaky", "CompanyId": company});
         let (status, answer) = send(
             &app,

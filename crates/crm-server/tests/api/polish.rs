@@ -681,6 +681,16 @@ mod cli {
                 "--profile-url",
                 "/people/rel",
             ],
+            vec![
+                "users",
+                "add",
+                "--name",
+                "Lf",
+                "--profile-url",
+                "https://x.example/\n\u{1b}[31mFAKE",
+            ],
+            vec!["users", "add", "--name", "Bob\u{202E}nimda"],
+            vec!["users", "add", "--name", "Two\u{2028}lines"],
             vec!["users", "list", "--db-acquire-timeout", "0s"],
             vec!["users", "list", "--db-connect-timeout", "0s"],
         ] {

@@ -552,7 +552,7 @@ async fn the_document_states_the_429_on_every_operation_with_a_key(backend: Back
 /// and then the 429, every time; with a good key, the 400 carries the key's rate-limit fields.
 /// (The extractors ran concurrently, so whichever failed first answered.)
 async fn the_key_is_checked_before_the_body_and_accept(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| {
+    let app = TestApp::spawn_with(backend.clone(), |config| {
         config.limits = Limits::new(BUDGET, 8, Vec::new());
     })
     .await;
@@ -599,7 +599,7 @@ async fn the_key_is_checked_before_the_body_and_accept(backend: Backend) {
         );
     }
 
-    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+    let app = TestApp::spawn_with(backend, |config| {
         config.limits = Limits::new(100, 8, Vec::new());
     })
     .await;
