@@ -80,8 +80,9 @@ struct ServeArgs {
     /// until then, and its answer is sent.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
-    /// How long deleted contacts stay restorable in the trash (e.g. `30days`, `12h`); `0` turns
-    /// the trash off: a delete is final.
+    /// How long deleted contacts stay restorable in the trash (e.g. `30days`, `12h`; at most 100
+    /// years, longer is taken as 100 years); `0` turns the trash off: a delete is final. Expired
+    /// entries are erased.
     #[arg(long, env = "CRM_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     trash_retention: Duration,
     /// Requests each API key may send per 10 seconds (a bucket that refills steadily and lets

@@ -10,7 +10,10 @@
 //! one in the trash itself gets the link in its entry, and comes back linked when restored).
 //! A tag is referred to by its title and created again when it is gone.
 
-use std::{collections::HashSet, time::Duration};
+use std::{
+    collections::{BTreeSet, HashSet},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use crm_models::{Contact, Employee, TrashEntry};
@@ -525,39 +528,76 @@ pub async fn erase(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<(
     }
     db::write(db, |tx| async move {
         take_turn(&tx).await?;
-        let entry = entry(&tx, id).await?;
-        let kept: Option<Kept> = serde_json::from_str(&entry.payload).ok();
-        contact_trash::Entity::delete_by_id(id).exec(&*tx).await?;
-        audit_event::Entity::update_many()
-            .col_expr(audit_event::Column::DisplayName, Expr::value(""))
-            .filter(audit_event::Column::ContactId.eq(id))
-            .exec(&*tx)
-            .await?;
-        if let Some(kept) = kept.filter(|kept| !kept.tags.is_empty()) {
-            // Locked first: a create linking one of them either has committed (the tag is in
-            // use and stays) or waits and then creates the tag again (`create::link_tags`).
-            tag::Entity::find()
-                .filter(tag::Column::Title.is_in(kept.tags.clone()))
-                .lock(LockType::Update)
-                .all(&*tx)
-                .await?;
-            let used = contact_tag::Entity::find()
-                .select_only()
-                .column(contact_tag::Column::TagId);
-            tag::Entity::delete_many()
-                .filter(tag::Column::Title.is_in(kept.tags))
-                .filter(tag::Column::Id.not_in_subquery(sea_orm::QueryTrait::into_query(used)))
-                .exec(&*tx)
-                .await?;
-        }
-        Ok(())
+        // Expired but not purged yet: erased all the same (the purge would do the same).
+        contact_trash::Entity::find_by_id(id)
+            .lock(LockType::Update)
+            .one(&*tx)
+            .await?
+            .ok_or_else(|| not_in_trash(id))?;
+        forget(&tx, vec![id]).await
     })
     .await
 }
 
-/// Removes up to [`PURGE_BATCH`] entries that expired before `now`; returns how many.
+/// How many trash entries [`forget`] reads at a time for their tags.
+const FORGET_CHUNK: usize = 50;
+
+/// Erases the trash entries of `ids` for good: the entries, the display names of their audit
+/// records, and their tags that no contact uses any more. What an erasure and the purge of
+/// expired entries both do; statements per [`FORGET_CHUNK`] entries, not per entry.
+async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<(), ApiError> {
+    let mut titles = BTreeSet::new();
+    for chunk in ids.chunks(FORGET_CHUNK) {
+        let payloads: Vec<String> = contact_trash::Entity::find()
+            .select_only()
+            .column(contact_trash::Column::Payload)
+            .filter(contact_trash::Column::ContactId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(tx)
+            .await?;
+        // An entry that does not parse keeps its tags; the entry goes all the same.
+        titles.extend(
+            payloads
+                .iter()
+                .filter_map(|payload| serde_json::from_str::<Kept>(payload).ok())
+                .flat_map(|kept| kept.tags),
+        );
+    }
+    contact_trash::Entity::delete_many()
+        .filter(contact_trash::Column::ContactId.is_in(ids.clone()))
+        .exec(tx)
+        .await?;
+    audit_event::Entity::update_many()
+        .col_expr(audit_event::Column::DisplayName, Expr::value(""))
+        .filter(audit_event::Column::ContactId.is_in(ids))
+        .exec(tx)
+        .await?;
+    if !titles.is_empty() {
+        let titles: Vec<String> = titles.into_iter().collect();
+        // Locked first: a create linking one of them either has committed (the tag is in use
+        // and stays) or waits and then creates the tag again (`create::link_tags`).
+        tag::Entity::find()
+            .filter(tag::Column::Title.is_in(titles.clone()))
+            .lock(LockType::Update)
+            .all(tx)
+            .await?;
+        let used = contact_tag::Entity::find()
+            .select_only()
+            .column(contact_tag::Column::TagId);
+        tag::Entity::delete_many()
+            .filter(tag::Column::Title.is_in(titles))
+            .filter(tag::Column::Id.not_in_subquery(sea_orm::QueryTrait::into_query(used)))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Erases up to [`PURGE_BATCH`] entries that expired before `now`, as an administrator's
+/// erasure would ([`forget`]: nothing personal of them is left); returns how many.
 pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, ApiError> {
     db::write(db, |tx| async move {
+        take_turn(&tx).await?;
         let expired: Vec<i32> = contact_trash::Entity::find()
             .select_only()
             .column(contact_trash::Column::ContactId)
@@ -566,14 +606,11 @@ pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, A
             .into_tuple()
             .all(&*tx)
             .await?;
-        if expired.is_empty() {
-            return Ok(0);
+        let count = expired.len() as u64;
+        if count > 0 {
+            forget(&tx, expired).await?;
         }
-        Ok(contact_trash::Entity::delete_many()
-            .filter(contact_trash::Column::ContactId.is_in(expired))
-            .exec(&*tx)
-            .await?
-            .rows_affected)
+        Ok(count)
     })
     .await
 }

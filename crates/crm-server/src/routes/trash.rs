@@ -188,7 +188,8 @@ pub async fn restore_contact(
 ///
 /// Removes a deleted contact from the trash for good (administrators only): afterwards nothing
 /// personal of it is left — its audit records keep the ID, the action, who and when, and lose
-/// the name; the tags no other contact uses go too.
+/// the name; the tags no other contact uses go too. An entry that has expired may be erased
+/// until the server's periodic purge has erased it the same way.
 #[utoipa::path(
     delete,
     path = "/api/2.0/crm/contact/trash/{contactid}",

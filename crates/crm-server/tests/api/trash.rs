@@ -20,7 +20,7 @@ use crm_testkit::entities::{
 use reqwest::{Method, header};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Set, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, Statement,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -877,6 +877,19 @@ async fn expired_entries_are_not_listed_nor_restored(backend: Backend) {
         let app = TestApp::spawn_with(backend, |config| config.trash_retention = retention).await;
         let single = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
         let batched = fixtures::shared(&app.db, app.admin.id, ShareType::ReadWrite, &[]).await;
+        // One with a tag of its own, whose purge must leave nothing personal either.
+        let tag = format!("expiring-{}", Uuid::new_v4().simple());
+        let (status, tagged) = call(
+            &app,
+            &app.admin_key,
+            Method::POST,
+            "/api/2.0/crm/contact/person",
+            Some(&json!({"FirstName": "Tess", "LastName": "Expiring", "Tags": [tag]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{tagged}");
+        let tagged = i32::try_from(tagged["ID"].as_i64().unwrap()).unwrap();
+        assert_eq!(delete_one(&app, &app.admin_key, tagged).await.0, 200);
         assert_eq!(delete_one(&app, &app.admin_key, single).await.0, 200);
         let (status, _) = batch(&app, &app.admin_key, &json!({ "contactids": [batched] })).await;
         assert_eq!(status, 200);
@@ -884,7 +897,10 @@ async fn expired_entries_are_not_listed_nor_restored(backend: Backend) {
         let (status, entries) = list(&app, &app.admin_key, "").await;
         assert_eq!(status, 200);
         let ids: BTreeSet<i64> = ids_of(&entries).into_iter().collect();
-        assert_eq!(ids, BTreeSet::from([i64::from(single), i64::from(batched)]));
+        assert_eq!(
+            ids,
+            BTreeSet::from([i64::from(single), i64::from(batched), i64::from(tagged)])
+        );
         let mut latest = Utc::now();
         for entry in entries.as_array().unwrap() {
             let expires = timestamp(&entry["Expires"]);
@@ -910,7 +926,10 @@ async fn expired_entries_are_not_listed_nor_restored(backend: Backend) {
             );
             assert!(!exists(&app.db, id).await);
         }
-        // The purge removes them (the server runs it at start and periodically).
+        // An administrator may still erase an expired entry the purge has not reached.
+        assert_eq!(erase(&app, &app.admin_key, batched).await.0, 204);
+        // The purge erases the others (the server runs it at start and periodically): nothing
+        // personal of them is left, as after an erasure.
         assert_eq!(
             crm_server::contacts::trash::purge(&app.db, Utc::now())
                 .await
@@ -918,6 +937,20 @@ async fn expired_entries_are_not_listed_nor_restored(backend: Backend) {
             2
         );
         assert_eq!(trash_rows(&app.db).await, 0);
+        for id in [single, batched, tagged] {
+            let audit = audit_of(&app.db, id).await;
+            assert!(!audit.is_empty(), "{id} has its audit records");
+            assert!(
+                audit.iter().all(|event| event.display_name.is_empty()),
+                "{id}: {audit:?}"
+            );
+        }
+        let left = tag::Entity::find()
+            .filter(tag::Column::Title.eq(tag.as_str()))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "the expired contact's own tag went with it");
         let (status, body) = erase(&app, &app.admin_key, single).await;
         assert_error(
             "erase a purged entry",
