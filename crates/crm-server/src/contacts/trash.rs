@@ -529,12 +529,10 @@ pub async fn erase(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<(
     db::write(db, |tx| async move {
         take_turn(&tx).await?;
         // Expired but not purged yet: erased all the same (the purge would do the same).
-        contact_trash::Entity::find_by_id(id)
-            .lock(LockType::Update)
-            .one(&*tx)
-            .await?
-            .ok_or_else(|| not_in_trash(id))?;
-        forget(&tx, vec![id]).await
+        if forget(&tx, vec![id]).await? == 0 {
+            return Err(not_in_trash(id));
+        }
+        Ok(())
     })
     .await
 }
@@ -544,9 +542,11 @@ const FORGET_CHUNK: usize = 50;
 
 /// Erases the trash entries of `ids` for good: the entries, the display names of their audit
 /// records, and their tags that no contact uses any more. What an erasure and the purge of
-/// expired entries both do; statements per [`FORGET_CHUNK`] entries, not per entry.
-async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<(), ApiError> {
+/// expired entries both do; statements per [`FORGET_CHUNK`] entries, not per entry. Returns how
+/// many of `ids` had an entry; with none, nothing is written.
+async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<u64, ApiError> {
     let mut titles = BTreeSet::new();
+    let mut found = 0;
     for chunk in ids.chunks(FORGET_CHUNK) {
         let payloads: Vec<String> = contact_trash::Entity::find()
             .select_only()
@@ -555,6 +555,7 @@ async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<(), ApiError>
             .into_tuple()
             .all(tx)
             .await?;
+        found += payloads.len() as u64;
         // An entry that does not parse keeps its tags; the entry goes all the same.
         titles.extend(
             payloads
@@ -562,6 +563,9 @@ async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<(), ApiError>
                 .filter_map(|payload| serde_json::from_str::<Kept>(payload).ok())
                 .flat_map(|kept| kept.tags),
         );
+    }
+    if found == 0 {
+        return Ok(0);
     }
     contact_trash::Entity::delete_many()
         .filter(contact_trash::Column::ContactId.is_in(ids.clone()))
@@ -590,7 +594,7 @@ async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<(), ApiError>
             .exec(tx)
             .await?;
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Erases up to [`PURGE_BATCH`] entries that expired before `now`, as an administrator's
@@ -606,11 +610,7 @@ pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, A
             .into_tuple()
             .all(&*tx)
             .await?;
-        let count = expired.len() as u64;
-        if count > 0 {
-            forget(&tx, expired).await?;
-        }
-        Ok(count)
+        forget(&tx, expired).await
     })
     .await
 }
