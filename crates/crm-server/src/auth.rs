@@ -3,8 +3,8 @@
 //! A key is shown once, when it is created, and stored only as its SHA-256 hash beside a short
 //! clear-text prefix that finds the candidate rows; the hashes are compared in constant time.
 //! Requests send the key itself in `Authorization` (`Authorization: <key>`), or as
-//! `Authorization: Bearer <key>` or `Authorization: ApiKey <key>`. A key once resolved is kept for a short time in the server's
-//! `keycache`, keyed by its hash.
+//! `Authorization: Bearer <key>` or `Authorization: ApiKey <key>`. A key once resolved is kept
+//! for a short time in the server's `keycache`, keyed by its hash.
 
 use std::{cell::Cell, rc::Rc};
 

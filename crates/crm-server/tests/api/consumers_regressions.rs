@@ -372,6 +372,13 @@ async fn request_examples_work_on_a_fresh_server(backend: Backend) {
     }
 }
 
+/// `POST /task` by the administrator: a task on `contact` due at `deadline`.
+async fn post_task(app: &TestApp, contact: i64, deadline: &str) -> (StatusCode, Value) {
+    let body = json!({"Title": "Call back", "ContactId": contact, "Deadline": deadline});
+    let key = Some(app.admin_key.as_str());
+    send(app, Method::POST, "/api/2.0/crm/task", key, Some(body)).await
+}
+
 /// A task's deadline is a time RFC 3339 can write (years 0000 through 9999), and whether it is
 /// late is the same on both backends: SQLite, which keeps times as text, took a deadline in the
 /// year 10000 (written `+10000-…`) for one long past.
@@ -380,11 +387,6 @@ async fn task_deadlines_are_rfc3339_years_and_late_alike(backend: Backend) {
         let (status, body) = create_person(app, json!({"FirstName": "Jane"})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["ID"].as_i64().expect("an ID")
-    }
-    async fn post_task(app: &TestApp, contact: i64, deadline: &str) -> (StatusCode, Value) {
-        let body = json!({"Title": "Call back", "ContactId": contact, "Deadline": deadline});
-        let key = Some(app.admin_key.as_str());
-        send(app, Method::POST, "/api/2.0/crm/task", key, Some(body)).await
     }
     async fn late(app: &TestApp, contact: i64) -> bool {
         let path = format!("/api/2.0/crm/contact/{contact}");
@@ -451,9 +453,7 @@ async fn times_are_kept_to_the_microsecond_alike(backend: Backend) {
         ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"),
         ("2016-12-31T23:59:60.5+00:00", "2017-01-01T00:00:00.500Z"),
     ] {
-        let body = json!({"Title": "Call back", "ContactId": id, "Deadline": sent});
-        let key = Some(app.admin_key.as_str());
-        let (status, task) = send(&app, Method::POST, "/api/2.0/crm/task", key, Some(body)).await;
+        let (status, task) = post_task(&app, id, sent).await;
         assert_eq!(status, StatusCode::CREATED, "{sent}: {task}");
         assert_eq!(task["Deadline"], kept, "{sent}");
     }
