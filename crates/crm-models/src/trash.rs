@@ -13,8 +13,8 @@ pub const MAX_BATCH: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchDelete {
-    /// The IDs of the contacts to delete: 1 to 500 of them, each from 1 to 2147483647; an ID
-    /// given twice counts once.
+    /// The IDs of the contacts to delete: 1 to 500 entries, each from 1 to 2147483647; an ID
+    /// given twice is deleted once (and answered once), but each entry counts toward the 500.
     #[schema(schema_with = contact_ids)]
     pub contactids: Vec<i64>,
 }
@@ -33,8 +33,9 @@ fn contact_ids() -> utoipa::openapi::schema::Array {
         .min_items(Some(1))
         .max_items(Some(MAX_BATCH))
         .description(Some(
-            "The IDs of the contacts to delete: 1 to 500 of them, each from 1 to 2147483647; an \
-             ID given twice counts once.",
+            "The IDs of the contacts to delete: 1 to 500 entries, each from 1 to 2147483647; \
+             an ID given twice is deleted once (and answered once), but each entry counts \
+             toward the 500.",
         ))
         .examples([vec![42, 43]])
         .build()

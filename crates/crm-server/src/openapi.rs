@@ -232,7 +232,7 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
         (403, _) => ApiError::Forbidden("only administrators may create custom fields".to_owned()),
         (404, "restoreContact" | "eraseContact") => ApiError::not_found(
             "not_in_trash",
-            "Contact 42 is not in the trash (never deleted, expired, or restored).",
+            "Contact 42 is not in the trash (never deleted, expired, restored, or erased).",
         ),
         (404, "getMetrics") => {
             ApiError::not_found("route_not_found", "No route matches GET /metrics.")

@@ -6,8 +6,10 @@
 //! delete unlinked, as JSON ([`Kept`]). A restore puts the rows back with their IDs. What the
 //! rows referred to and is gone meanwhile is dropped, never refused: a custom field's value, a
 //! user on the access list, a status, type or currency (left empty), the company of a person
-//! (unlinked), a person of a company (not linked again when it is gone or has another company;
-//! one in the trash itself gets the link in its entry, and comes back linked when restored).
+//! (unlinked; when the company is in the trash, its entry gets the person among its people, and
+//! the person is linked again when the company comes back), a person of a company (not linked
+//! again when it is gone or has another company; one in the trash itself gets the link in its
+//! entry, and comes back linked when restored).
 //! A tag is referred to by its title and created again when it is gone.
 
 use std::{
@@ -216,7 +218,7 @@ pub(super) async fn keep(
 fn not_in_trash(id: i32) -> ApiError {
     ApiError::not_found(
         "not_in_trash",
-        format!("Contact {id} is not in the trash (never deleted, expired, or restored)."),
+        format!("Contact {id} is not in the trash (never deleted, expired, restored, or erased)."),
     )
 }
 
@@ -389,8 +391,11 @@ async fn put_back(tx: &DatabaseTransaction, kept: Kept) -> Result<(), ApiError> 
             .lock(LockType::KeyShare)
             .one(tx)
             .await?;
-        if !found.is_some_and(|c| c.is_company) {
+        if !found.as_ref().is_some_and(|c| c.is_company) {
             row.company_id = None;
+            if found.is_none() {
+                link_when_company_returns(tx, company, row.id).await?;
+            }
         }
     }
     if !existing::<user::Entity, Uuid>(tx, user::Column::Id, vec![row.created_by])
@@ -488,32 +493,78 @@ async fn link_again_in_trash(
         .all(tx)
         .await?;
     for entry in entries {
-        // Only the link is changed, in the payload as it is (a field this version does not know
-        // stays); an entry that does not parse is left alone: its own restore reports it.
-        let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&entry.payload) else {
-            continue;
-        };
-        let Some(contact) = payload
-            .get_mut("contact")
-            .and_then(serde_json::Value::as_object_mut)
-        else {
-            continue;
-        };
-        let person = contact.get("is_company") == Some(&serde_json::Value::Bool(false));
-        let unlinked = contact
-            .get("company_id")
-            .is_none_or(serde_json::Value::is_null);
-        if !(person && unlinked) {
-            continue;
-        }
-        contact.insert("company_id".to_owned(), company.into());
-        let payload = payload.to_string();
-        contact_trash::Entity::update_many()
-            .col_expr(contact_trash::Column::Payload, Expr::value(payload))
-            .filter(contact_trash::Column::ContactId.eq(entry.contact_id))
-            .exec(tx)
-            .await?;
+        edit_payload(tx, entry, |payload| {
+            let Some(contact) = payload
+                .get_mut("contact")
+                .and_then(serde_json::Value::as_object_mut)
+            else {
+                return false;
+            };
+            let person = contact.get("is_company") == Some(&serde_json::Value::Bool(false));
+            let unlinked = contact
+                .get("company_id")
+                .is_none_or(serde_json::Value::is_null);
+            if !(person && unlinked) {
+                return false;
+            }
+            contact.insert("company_id".to_owned(), company.into());
+            true
+        })
+        .await?;
     }
+    Ok(())
+}
+
+/// A person restored while its company `company` is in the trash comes back unlinked; the
+/// company's entry gets the person among its people, so that the person is linked again when
+/// the company comes back — as when the company is restored first.
+async fn link_when_company_returns(
+    tx: &DatabaseTransaction,
+    company: i32,
+    person: i32,
+) -> Result<(), ApiError> {
+    let Some(entry) = contact_trash::Entity::find_by_id(company).one(tx).await? else {
+        return Ok(());
+    };
+    edit_payload(tx, entry, |payload| {
+        let is_company = payload.pointer("/contact/is_company") == Some(&true.into());
+        let Some(people) = payload
+            .get_mut("people")
+            .and_then(serde_json::Value::as_array_mut)
+        else {
+            return false;
+        };
+        if !is_company || people.contains(&person.into()) {
+            return false;
+        }
+        people.push(person.into());
+        true
+    })
+    .await
+}
+
+/// Rewrites the payload of trash entry `entry` with `edit`, which says whether it changed
+/// anything. The payload is edited as it is (a field this version does not know stays); one
+/// that does not parse is left alone: its own restore reports it.
+async fn edit_payload(
+    tx: &DatabaseTransaction,
+    entry: contact_trash::Model,
+    edit: impl FnOnce(&mut serde_json::Value) -> bool,
+) -> Result<(), ApiError> {
+    let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&entry.payload) else {
+        return Ok(());
+    };
+    if !edit(&mut payload) {
+        return Ok(());
+    }
+    contact_trash::Entity::update_many()
+        .col_expr(
+            contact_trash::Column::Payload,
+            Expr::value(payload.to_string()),
+        )
+        .filter(contact_trash::Column::ContactId.eq(entry.contact_id))
+        .exec(tx)
+        .await?;
     Ok(())
 }
 

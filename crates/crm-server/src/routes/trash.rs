@@ -151,7 +151,7 @@ pub async fn list_trash(
 /// address, custom-field value, tag, task and access-list entry it had. A company's people that
 /// its delete unlinked are linked again if they still exist and have no other company (those in
 /// the trash themselves, when they are restored); a person's company link comes back if the
-/// company exists. What the contact referred to and is gone meanwhile is dropped: a custom
+/// company exists, or when the company is restored later from the trash. What the contact referred to and is gone meanwhile is dropped: a custom
 /// field's value, a user on the access list, a status, type or currency. Only an administrator
 /// or the user who deleted the contact may restore it.
 #[utoipa::path(

@@ -1209,6 +1209,9 @@ async fn a_restore_links_a_company_and_its_people_again_where_it_can(backend: Ba
         assert_eq!(status, 200, "{restored}");
         assert_eq!(company_of(db, orphaned).await, None);
         assert_eq!(orphans(db).await, 0);
+        // The company, restored after it, takes the person back.
+        assert_eq!(restore(&app, &key, initech).await.0, 200);
+        assert_eq!(company_of(db, orphaned).await, Some(initech));
 
         // A company and its person deleted in one batch: the person comes back unlinked while
         // the company is gone, and linked again when the company comes back.
@@ -2089,6 +2092,44 @@ async fn a_company_and_its_people_restored_at_once_are_linked_again(backend: Bac
     }
 }
 
+/// A company's delete and the restore of one of its people, released together: whichever
+/// commits first, the person is linked to the company again once the company is restored.
+async fn a_company_deleted_while_its_person_is_restored_takes_the_person_back(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    for round in 0..8 {
+        let c = fixtures::insert(
+            &app.db,
+            fixtures::company(app.admin.id, &format!("Racing {round}")),
+        )
+        .await;
+        let mut row = fixtures::person(app.admin.id, &format!("Member {round}"), "R");
+        row.company_id = Set(Some(c));
+        let p = fixtures::insert(&app.db, row).await;
+        let (status, body) = delete_one(&app, &app.admin_key, p).await;
+        assert_eq!(status, 200, "{body}");
+        let requests = vec![
+            raw_request(&app.admin_key, "DELETE", &format!("{CONTACTS}/{c}"), None),
+            raw_request(
+                &app.admin_key,
+                "POST",
+                &format!("{CONTACTS}/{p}/restore"),
+                None,
+            ),
+        ];
+        for answer in release_together(&app, &requests).await {
+            assert_eq!(answer.status, 200, "round {round}: {answer:?}");
+        }
+        assert_eq!(company_of(&app.db, p).await, None, "round {round}");
+        let (status, body) = restore(&app, &app.admin_key, c).await;
+        assert_eq!(status, 200, "round {round}: {body}");
+        assert_eq!(
+            company_of(&app.db, p).await,
+            Some(c),
+            "round {round}: the person is linked to its company again"
+        );
+    }
+}
+
 /// An erasure removing a tag no contact uses, released together with creates that use the tag:
 /// every created contact keeps the tag.
 async fn an_erasure_racing_creates_of_its_tag_leaves_them_their_tag(backend: Backend) {
@@ -2382,6 +2423,7 @@ crate::backend_tests!(
     the_rust_client_batch_deletes_lists_restores_and_erases,
     writes_racing_a_delete_come_back_with_the_restore,
     a_company_and_its_people_restored_at_once_are_linked_again,
+    a_company_deleted_while_its_person_is_restored_takes_the_person_back,
     an_erasure_racing_creates_of_its_tag_leaves_them_their_tag,
 );
 
