@@ -185,6 +185,10 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "ApiKey"));
         }
+        if matches!(self, Self::UnsupportedMediaType(_)) {
+            // No content coding is accepted (RFC 9110 §12.5.3).
+            response.insert_header(("Accept-Encoding", "identity"));
+        }
         response.json(self.body())
     }
 }

@@ -1,13 +1,13 @@
 //! `JsonBody<T>`: the request-body extractor of every endpoint that takes JSON.
 //!
-//! It answers 415 when the body is not declared as JSON, 413 when it is over the configured
-//! limit, and 400 when it is not valid JSON or not the expected shape — naming the offending
-//! property (`CommonData[1].Category: …`). Actix reads the media type
-//! ([`HttpMessage::mime_type`]) and collects the body within the limit
-//! ([`body::to_bytes_limited`]); `serde_path_to_error` names the property at fault.
+//! It answers 415 when the body is not declared as JSON or comes with a content coding, 413 when
+//! it is over the configured limit, and 400 when it is not valid JSON or not the expected shape
+//! — naming the offending property (`CommonData[1].Category: …`). The `mime` crate reads the
+//! media type, Actix collects the body within the limit ([`body::to_bytes_limited`]);
+//! `serde_path_to_error` names the property at fault.
 
 use actix_web::{
-    FromRequest, HttpMessage, HttpRequest,
+    FromRequest, HttpRequest,
     body::{self, BodyStream},
     dev::Payload,
     http::header,
@@ -25,10 +25,24 @@ pub struct JsonBody<T>(pub T);
 
 /// Whether the request declares a JSON body: `application/json` or `application/*+json`, with
 /// any parameters but a `charset` other than UTF-8 (`utf-8`, `utf8`, or its subset `us-ascii`):
-/// the body is read as UTF-8, as RFC 8259 requires.
+/// the body is read as UTF-8, as RFC 8259 requires. White space around the parameters'
+/// semicolons is allowed (RFC 9110 §5.6.6), which the `mime` crate alone refuses.
 fn is_json(req: &HttpRequest) -> bool {
-    match req.mime_type() {
-        Ok(Some(mime)) => {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let tidy = value
+        .split(';')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(";");
+    match tidy.parse::<mime::Mime>() {
+        Ok(mime) => {
             mime.type_() == mime::APPLICATION
                 && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
                 && mime.get_param(mime::CHARSET).is_none_or(|charset| {
@@ -37,12 +51,27 @@ fn is_json(req: &HttpRequest) -> bool {
                         .any(|name| charset.as_str().eq_ignore_ascii_case(name))
                 })
         }
-        _ => false,
+        Err(_) => false,
     }
 }
 
+/// Whether the body comes with a content coding (`Content-Encoding` other than `identity`):
+/// bodies are read as they arrive, never decoded, so such a body is refused (415) rather than
+/// read as malformed JSON.
+fn is_encoded(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::CONTENT_ENCODING)
+        .flat_map(|value| {
+            value
+                .to_str()
+                .map_or(vec!["?"], |text| text.split(',').collect())
+        })
+        .map(str::trim)
+        .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+}
+
 /// Checks the request's headers before its body is read: one `Content-Type` (400), JSON (415),
-/// a declared length within `limit` (413).
+/// no content coding (415), a declared length within `limit` (413).
 fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     if req.headers().get_all(header::CONTENT_TYPE).count() > 1 {
         return Err(ApiError::bad_request(
@@ -53,6 +82,11 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     if !is_json(req) {
         return Err(ApiError::UnsupportedMediaType(
             "send the body as JSON, with Content-Type: application/json".to_owned(),
+        ));
+    }
+    if is_encoded(req) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body without a Content-Encoding: no content coding is accepted".to_owned(),
         ));
     }
     let declared = req
@@ -333,6 +367,9 @@ mod tests {
             "application/json; charset=UTF-8",
             "application/json; charset=utf8",
             "application/json; charset=\"us-ascii\"",
+            "application/json ;charset=utf-8",
+            "application/json ; charset=utf-8 ",
+            "application/json;",
             "APPLICATION/JSON",
             "application/vnd.api+json",
         ] {
@@ -355,6 +392,28 @@ mod tests {
             );
         }
         assert!(matches!(check(&[]), Err(ApiError::UnsupportedMediaType(_))));
+        for encoded in ["gzip", "br", "identity, gzip", "x-unknown", "\u{e9}"] {
+            assert!(
+                matches!(
+                    check(&[
+                        ("content-type", "application/json"),
+                        ("content-encoding", encoded)
+                    ]),
+                    Err(ApiError::UnsupportedMediaType(_))
+                ),
+                "{encoded}"
+            );
+        }
+        for plain in ["identity", "IDENTITY", "", " identity , identity"] {
+            assert!(
+                check(&[
+                    ("content-type", "application/json"),
+                    ("content-encoding", plain)
+                ])
+                .is_ok(),
+                "{plain:?}"
+            );
+        }
         assert!(matches!(
             check(&[
                 ("content-type", "application/json"),

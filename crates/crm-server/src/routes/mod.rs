@@ -44,6 +44,9 @@ impl RouteLabel {
 pub struct Endpoint {
     pattern: &'static str,
     routes: Vec<(Method, Route)>,
+    /// `HEAD`, answered by the `GET` handler (actix-web sends the head of its answer without
+    /// the body), as every `GET` route has it (RFC 9110 §9.3.2); not in the document.
+    head: Option<Route>,
 }
 
 impl Endpoint {
@@ -51,16 +54,20 @@ impl Endpoint {
         Self {
             pattern,
             routes: Vec::new(),
+            head: None,
         }
     }
 
-    /// Adds the handler of `method`.
+    /// Adds the handler of `method` (for `GET`, of `HEAD` too).
     fn on<F, Args>(mut self, method: Method, handler: F) -> Self
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
+        if method == Method::GET {
+            self.head = Some(web::method(Method::HEAD).to(handler.clone()));
+        }
         self.routes
             .push((method.clone(), web::method(method).to(handler)));
         self
@@ -87,7 +94,7 @@ impl Endpoint {
             .join("/")
     }
 
-    /// The methods the path has, in the order they were listed: what its 405s' `Allow` says.
+    /// The documented methods of the path, in the order they were listed.
     pub fn methods(&self) -> Vec<Method> {
         self.routes
             .iter()
@@ -95,18 +102,29 @@ impl Endpoint {
             .collect()
     }
 
-    fn register(self, cfg: &mut web::ServiceConfig) {
-        let allow = self
-            .methods()
+    /// What its 405s' `Allow` says: the documented methods, and `HEAD` where there is `GET`.
+    pub fn allow(&self) -> String {
+        let head = self.head.as_ref().map(|_| Method::HEAD);
+        self.methods()
             .iter()
+            .chain(head.as_ref())
             .map(Method::as_str)
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(", ")
+    }
+
+    fn register(self, cfg: &mut web::ServiceConfig) {
+        let allow = self.allow();
         let mut resource = web::resource(self.pattern);
         if let Some(label) = RouteLabel::of_endpoint(self.pattern) {
             resource = resource.app_data(label);
         }
-        for (_, route) in self.routes {
+        for route in self
+            .routes
+            .into_iter()
+            .map(|(_, route)| route)
+            .chain(self.head)
+        {
             resource = resource.route(route);
         }
         cfg.service(resource.default_service(meta::method_not_allowed(allow)));

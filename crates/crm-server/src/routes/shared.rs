@@ -53,8 +53,9 @@ pub enum BodyErrors {
     /// The body is over the size limit.
     #[response(status = 413)]
     TooLarge(Error),
-    /// The body is not declared as application/json (or `application/*+json`), or is declared
-    /// in a charset other than UTF-8.
+    /// The body is not declared as application/json (or `application/*+json`), is declared in
+    /// a charset other than UTF-8, or comes with a `Content-Encoding` (none is accepted; the
+    /// answer says `Accept-Encoding: identity`).
     #[response(status = 415)]
     NotJson(Error),
 }

@@ -577,6 +577,51 @@ async fn uuids_are_hyphenated_and_bodies_utf8(backend: Backend) {
         .await
         .expect("a response");
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // White space around the parameters' semicolon is allowed (RFC 9110); a content coding is
+    // not: the body is never decoded, so it is a 415 saying so, not a malformed-JSON 400.
+    let post = |content_type: &'static str, encoding: Option<&'static str>| {
+        let mut request = reqwest::Client::new()
+            .post(app.url("/api/2.0/crm/contact/person"))
+            .header(header::AUTHORIZATION, &app.admin_key)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(r#"{"FirstName": "Spaced"}"#);
+        if let Some(encoding) = encoding {
+            request = request.header(header::CONTENT_ENCODING, encoding);
+        }
+        request.send()
+    };
+    for spaced in [
+        "application/json ;charset=utf-8",
+        "application/json ; charset=UTF-8",
+    ] {
+        let response = post(spaced, None).await.expect("a response");
+        assert_eq!(response.status(), StatusCode::CREATED, "{spaced}");
+    }
+    for encoding in ["gzip", "br", "deflate"] {
+        let response = post("application/json", Some(encoding))
+            .await
+            .expect("a response");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{encoding}"
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get(header::ACCEPT_ENCODING)
+                .map(|v| v.as_bytes()),
+            Some(&b"identity"[..]),
+            "{encoding}"
+        );
+        let body: Value = response.json().await.expect("a JSON error");
+        assert_eq!(body["Code"], "unsupported_media_type", "{encoding}: {body}");
+    }
+    let response = post("application/json", Some("identity"))
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), StatusCode::CREATED);
 }
 
 /// A person joins only a company the caller may edit, as a task joins only a contact the caller

@@ -66,8 +66,9 @@ fn documented(document: &Value) -> Vec<(String, BTreeSet<String>)> {
 }
 
 /// For every path of the served document and every method: a documented method reaches its
-/// handler (no 405, no `route_not_found`); any other is a JSON 405 whose `Allow` lists exactly
-/// the documented methods. A path the document lacks is a 404.
+/// handler (no 405, no `route_not_found`), and so does `HEAD` where `GET` is documented — the
+/// answer's head without a body; any other is a JSON 405 whose `Allow` lists exactly the
+/// documented methods (and `HEAD` with `GET`). A path the document lacks is a 404.
 async fn the_server_routes_exactly_the_documented_paths_and_methods(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     let document = app.served_document().await;
@@ -82,7 +83,12 @@ async fn the_server_routes_exactly_the_documented_paths_and_methods(backend: Bac
         Method::OPTIONS,
         Method::HEAD,
     ];
-    for (path, allowed) in &paths {
+    for (path, documented) in &paths {
+        let mut allowed = documented.clone();
+        if allowed.contains("GET") {
+            allowed.insert("HEAD".to_owned());
+        }
+        let allowed = &allowed;
         let concrete = path
             .replace("{contactid}", "2147483647")
             .replace("{entityType}", "person");
@@ -98,7 +104,22 @@ async fn the_server_routes_exactly_the_documented_paths_and_methods(backend: Bac
             .await;
             if allowed.contains(method.as_str()) {
                 assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{at}: {text}");
-                if status == StatusCode::NOT_FOUND {
+                if *method == Method::HEAD {
+                    let (get, get_headers, _) = send(
+                        &app,
+                        Method::GET,
+                        &concrete,
+                        Some(("application/json", "{}")),
+                    )
+                    .await;
+                    assert_eq!(status, get, "{at}: the status of GET");
+                    assert_eq!(text, "", "{at}: no body");
+                    assert_eq!(
+                        headers.get(header::CONTENT_TYPE),
+                        get_headers.get(header::CONTENT_TYPE),
+                        "{at}"
+                    );
+                } else if status == StatusCode::NOT_FOUND {
                     assert_ne!(error_code(&text), "route_not_found", "{at}");
                 }
                 continue;
