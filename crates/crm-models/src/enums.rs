@@ -195,7 +195,12 @@ impl std::str::FromStr for EntityType {
             .iter()
             .copied()
             .find(|entity| entity.as_str() == raw)
-            .ok_or_else(|| format!("{raw:?} is not one of contact, person, company"))
+            .ok_or_else(|| {
+                format!(
+                    "{} is not one of contact, person, company",
+                    crate::requests::quoted(raw)
+                )
+            })
     }
 }
 

@@ -13,7 +13,8 @@ pub struct Error {
     /// A stable, machine-readable code, e.g. `contact_not_found`.
     #[schema(example = "contact_not_found")]
     pub code: String,
-    /// A human-readable explanation.
+    /// A human-readable explanation, at most 500 characters (a longer one is cut and ends with
+    /// `…`).
     #[schema(example = "No contact with ID 42 exists.")]
     pub message: String,
 }

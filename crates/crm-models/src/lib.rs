@@ -19,6 +19,6 @@ pub use error::{Error, Health};
 pub use requests::{
     CustomFieldDefinition, CustomFieldValue, MAX_ITEMS, MAX_NAME, MAX_TEXT, NOT_BLANK_PATTERN,
     NewAddress, NewCompany, NewContactInfo, NewCustomField, NewListItem, NewPerson, NewTask,
-    TEXT_PATTERN, Task,
+    TEXT_PATTERN, Task, quoted,
 };
 pub use trash::{BatchDelete, MAX_BATCH, TrashEntry};

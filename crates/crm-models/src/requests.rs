@@ -314,14 +314,15 @@ pub struct NewTask {
     pub is_closed: bool,
 }
 
-/// `text` quoted for an error message, cut after 40 characters (an error does not echo a
-/// megabyte back).
-fn quoted(text: &str) -> String {
-    if text.chars().count() <= 40 {
-        format!("{text:?}")
+/// `text` quoted for an error message as a JSON string (`"a\"b\u0001"`), cut after 40
+/// characters (an error does not echo a megabyte back).
+pub fn quoted(text: &str) -> String {
+    let start: String = text.chars().take(40).collect();
+    let json = serde_json::Value::String(start).to_string();
+    if text.chars().nth(40).is_some() {
+        json + "…"
     } else {
-        let start: String = text.chars().take(40).collect();
-        format!("{start:?}…")
+        json
     }
 }
 
@@ -398,6 +399,20 @@ mod tests {
     use std::collections::BTreeSet;
 
     use utoipa::PartialSchema;
+
+    #[test]
+    fn quoted_texts_are_json_strings_of_at_most_40_characters() {
+        assert_eq!(super::quoted("plain"), r#""plain""#);
+        // JSON's escapes, not Rust's (`\u{1}`): a client reads the message as it reads JSON.
+        assert_eq!(super::quoted("\u{1}\"x\\"), r#""\u0001\"x\\""#);
+        assert_eq!(super::quoted("i\u{307}\u{202e}"), "\"i\u{307}\u{202e}\"");
+        let long = "é".repeat(41);
+        assert_eq!(super::quoted(&long), format!("\"{}\"…", "é".repeat(40)));
+        assert_eq!(
+            super::quoted(&long[..80]),
+            format!("\"{}\"", "é".repeat(40))
+        );
+    }
 
     use super::*;
 

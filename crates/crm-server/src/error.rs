@@ -142,8 +142,25 @@ impl ApiError {
 
     /// The body of the error response.
     pub fn body(&self) -> crm_models::Error {
-        crm_models::Error::new(self.status_code().as_u16(), self.code(), self.to_string())
+        crm_models::Error::new(
+            self.status_code().as_u16(),
+            self.code(),
+            clipped(self.to_string()),
+        )
     }
+}
+
+/// The longest `Message`, in characters: a message quoting what the client sent (an unknown
+/// property's name, a path) is cut there, ending with `…`, so an error never echoes a request's
+/// size back.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+fn clipped(mut message: String) -> String {
+    if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 impl ResponseError for ApiError {

@@ -122,9 +122,10 @@ pub async fn add_list_item(
     .await
     .map_err(|error| match error {
         ApiError::Conflict(_) => ApiError::Conflict(format!(
-            "Title: a {} titled {title:?} already exists (titles are unique in a list, ignoring \
+            "Title: a {} titled {} already exists (titles are unique in a list, ignoring \
              case and surrounding spaces)",
-            kind.noun()
+            kind.noun(),
+            crm_models::quoted(title)
         )),
         other => other,
     })?;

@@ -290,7 +290,10 @@ async fn check_references(
     {
         return Err(ApiError::unprocessable_field(
             "Currency",
-            format!("{code:?} is not a known currency (see GET /api/2.0/crm/settings/currency)"),
+            format!(
+                "{} is not a known currency (see GET /api/2.0/crm/settings/currency)",
+                crm_models::quoted(code)
+            ),
         ));
     }
     if !draft.custom_fields.is_empty() {

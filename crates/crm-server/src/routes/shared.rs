@@ -111,7 +111,10 @@ pub fn parse_contact_id(raw: &str) -> Result<i32, ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "invalid_contact_id",
-            format!("contactid must be an integer from 1 to 2147483647; got {raw:?}"),
+            format!(
+                "contactid must be an integer from 1 to 2147483647; got {}",
+                crm_models::quoted(raw)
+            ),
         )
     };
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {

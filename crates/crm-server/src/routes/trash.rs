@@ -84,7 +84,7 @@ fn integer_param(query: &HashMap<String, String>, name: &str) -> Result<Option<i
             raw.parse().map_err(|_| {
                 ApiError::bad_request(
                     "invalid_query",
-                    format!("{name} must be an integer; got {raw:?}"),
+                    format!("{name} must be an integer; got {}", crm_models::quoted(raw)),
                 )
             })
         })

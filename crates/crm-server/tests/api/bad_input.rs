@@ -80,6 +80,9 @@ async fn hostile_requests_get_4xx_and_never_5xx(backend: Backend) {
         "]".repeat(20_000)
     );
     let huge = format!(r#"{{"CompanyName": "{}"}}"#, "x".repeat(1_100_000));
+    let long_property = format!(r#"{{"FirstName": "A", "{}": 1}}"#, "X".repeat(500_000));
+    let zeros_path = format!("/api/2.0/crm/contact/{}", "0".repeat(60_000));
+    let long_unknown_path = format!("/api/2.0/{}", "q".repeat(60_000));
     let key_line = format!("Authorization: {}", app.admin_key);
     let json: &[u8] = b"Content-Type: application/json";
     let person = b"/api/2.0/crm/contact/person".as_slice();
@@ -278,6 +281,33 @@ async fn hostile_requests_get_4xx_and_never_5xx(backend: Backend) {
             true,
         ),
         (
+            "a 500,000-character unknown property",
+            "POST",
+            person,
+            vec![json],
+            long_property.as_bytes(),
+            400,
+            true,
+        ),
+        (
+            "an ID of 60,000 zeros",
+            "GET",
+            zeros_path.as_bytes(),
+            vec![],
+            b"",
+            400,
+            true,
+        ),
+        (
+            "an unknown path of 60,000 bytes",
+            "GET",
+            long_unknown_path.as_bytes(),
+            vec![],
+            b"",
+            404,
+            true,
+        ),
+        (
             "a 200 KB header",
             "GET",
             b"/healthz",
@@ -311,6 +341,13 @@ async fn hostile_requests_get_4xx_and_never_5xx(backend: Backend) {
             let error: serde_json::Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {text:?}"));
             assert_eq!(error["Status"], status, "{name}: {text}");
+            // Whatever the request's size, the message quotes at most a bounded part of it.
+            let message = error["Message"].as_str().unwrap_or_default();
+            assert!(
+                message.chars().count() <= 501,
+                "{name}: {} chars",
+                message.len()
+            );
         }
     }
     // The server is still fine.
