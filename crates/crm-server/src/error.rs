@@ -55,6 +55,9 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 415: the body comes with a content coding (`Content-Encoding`); none is accepted.
+    #[error("send the body without a Content-Encoding: no content coding is accepted")]
+    UnsupportedEncoding,
     /// 503: the request took longer than the configured request timeout; nothing it did was kept.
     #[error("the request took longer than {0:?} and was abandoned; nothing it did was kept")]
     Timeout(std::time::Duration),
@@ -132,7 +135,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding => "unsupported_media_type",
             Self::Timeout(_) => "request_timeout",
             Self::Unavailable(_) => "database_unavailable",
             Self::Contended(_) => "write_conflict",
@@ -151,12 +154,14 @@ impl ApiError {
 }
 
 /// The longest `Message`, in characters: a message quoting what the client sent (an unknown
-/// property's name, a path) is cut there, ending with `…`, so an error never echoes a request's
-/// size back.
+/// property's name, a path) is cut to this length, its last character `…`, so an error never
+/// echoes a request's size back.
 pub const MAX_MESSAGE_CHARS: usize = 500;
 
 fn clipped(mut message: String) -> String {
-    if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+    if message.chars().nth(MAX_MESSAGE_CHARS).is_some()
+        && let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS - 1)
+    {
         message.truncate(cut);
         message.push('…');
     }
@@ -176,7 +181,9 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::Unavailable(_) | Self::Contended(_) | Self::Timeout(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -202,7 +209,7 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "ApiKey"));
         }
-        if matches!(self, Self::UnsupportedMediaType(_)) {
+        if matches!(self, Self::UnsupportedEncoding) {
             // No content coding is accepted (RFC 9110 §12.5.3).
             response.insert_header(("Accept-Encoding", "identity"));
         }
@@ -282,5 +289,20 @@ impl From<DbErr> for ApiError {
 impl WriteError for ApiError {
     fn is_retryable(&self) -> bool {
         matches!(self, Self::Contended(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_clipped_to_the_maximum_at_a_character_boundary() {
+        let exact = "é".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(clipped(exact.clone()), exact);
+        let over = clipped("é".repeat(MAX_MESSAGE_CHARS + 1));
+        assert_eq!(over.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(over.ends_with("é…"), "{over}");
+        assert_eq!(clipped("short".to_owned()), "short");
     }
 }

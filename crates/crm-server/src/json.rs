@@ -85,9 +85,7 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
         ));
     }
     if is_encoded(req) {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the body without a Content-Encoding: no content coding is accepted".to_owned(),
-        ));
+        return Err(ApiError::UnsupportedEncoding);
     }
     let declared = req
         .headers()
@@ -399,7 +397,7 @@ mod tests {
                         ("content-type", "application/json"),
                         ("content-encoding", encoded)
                     ]),
-                    Err(ApiError::UnsupportedMediaType(_))
+                    Err(ApiError::UnsupportedEncoding)
                 ),
                 "{encoded}"
             );

@@ -344,7 +344,7 @@ async fn hostile_requests_get_4xx_and_never_5xx(backend: Backend) {
             // Whatever the request's size, the message quotes at most a bounded part of it.
             let message = error["Message"].as_str().unwrap_or_default();
             assert!(
-                message.chars().count() <= 501,
+                message.chars().count() <= 500,
                 "{name}: {} chars",
                 message.len()
             );

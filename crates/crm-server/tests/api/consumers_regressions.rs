@@ -622,6 +622,10 @@ async fn uuids_are_hyphenated_and_bodies_utf8(backend: Backend) {
         .await
         .expect("a response");
     assert_eq!(response.status(), StatusCode::CREATED);
+    // A 415 for the media type says nothing of codings.
+    let response = post("text/plain", None).await.expect("a response");
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(response.headers().get(header::ACCEPT_ENCODING), None);
 }
 
 /// A person joins only a company the caller may edit, as a task joins only a contact the caller
