@@ -78,7 +78,7 @@ struct ServeArgs {
     /// How long a request may take before it is abandoned with a 503 (its transaction rolls
     /// back). A PostgreSQL delete already sent is not abandoned: it waits for locks at most
     /// until then, and its answer is sent.
-    #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = above_zero)]
     request_timeout: Duration,
     /// How long deleted contacts stay restorable in the trash (e.g. `30days`, `12h`; at most 100
     /// years, longer is taken as 100 years); `0` turns the trash off: a delete is final. Expired
@@ -98,9 +98,10 @@ struct ServeArgs {
     #[arg(long, env = "CRM_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxy: Vec<std::net::IpAddr>,
     /// How long a resolved API key is used without asking the database again (e.g. `5s`,
-    /// `500ms`); `0` turns the key cache off. A revocation reaches the other instances on
-    /// PostgreSQL within milliseconds (`NOTIFY`), on a shared SQLite file within this time.
-    #[arg(long, env = "CRM_KEY_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
+    /// `500ms`; at most a day); `0` turns the key cache off. A revocation reaches the other
+    /// instances on PostgreSQL within milliseconds (`NOTIFY`), on a shared SQLite file within
+    /// this time.
+    #[arg(long, env = "CRM_KEY_CACHE_TTL", default_value = "5s", value_parser = at_most_a_day)]
     key_cache_ttl: Duration,
     /// Serve metrics in Prometheus' text format at `/metrics`, without an API key (`false`: no
     /// metrics are kept, and `/metrics` is a 404).
@@ -109,9 +110,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get a 413).
     #[arg(long, env = "CRM_BODY_LIMIT", default_value_t = crate::startup::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "CRM_WORKERS")]
-    workers: Option<usize>,
+    /// HTTP worker threads, 1 to 512 (default: one per core).
+    #[arg(long, env = "CRM_WORKERS", value_parser = clap::value_parser!(u16).range(1..=512))]
+    workers: Option<u16>,
     /// Load the demo data before serving, unless it is loaded already (see `demo-data`).
     #[arg(long, env = "CRM_DEMO_DATA", value_parser = clap::builder::BoolishValueParser::new())]
     demo_data: bool,
@@ -207,7 +208,20 @@ fn init_tracing(default_level: &str) {
         .init();
 }
 
-/// A duration above zero (`500ms`, `5s`): a zero timeout would fail every connection.
+/// A duration of at most a day (`5s`; `0` allowed): longer is no cache of a key but a second
+/// copy of it.
+fn at_most_a_day(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration > std::time::Duration::from_secs(86_400) => {
+            Err("must be at most 1day".to_owned())
+        }
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// A duration above zero (`500ms`, `5s`): a zero timeout would fail every connection (or
+/// request).
 fn above_zero(text: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if duration.is_zero() => Err("must be above zero".to_owned()),
@@ -515,7 +529,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         bind: args.bind,
         database: args.db.config(),
-        workers: args.workers,
+        workers: args.workers.map(usize::from),
         body_limit: args.body_limit,
         request_timeout: args.request_timeout,
         trash_retention: args.trash_retention,

@@ -121,8 +121,22 @@ impl<K: std::hash::Hash + Eq + Clone> Budget<K> {
             Ok(snapshot) => verdict(snapshot.remaining_burst_capacity(), None),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                verdict(0, Some(wait))
+                self.over(wait)
             }
+        }
+    }
+
+    /// The verdict on a request over the budget, whose next request fits in `wait`: nothing
+    /// left, whole again once the rest of the budget has refilled after that.
+    fn over(&self, wait: Duration) -> Verdict {
+        let per_cell = self.window / self.quota;
+        Verdict {
+            name: self.name,
+            quota: self.quota,
+            window: self.window,
+            remaining: 0,
+            reset: wait + per_cell * (self.quota - 1),
+            retry_after: Some(wait),
         }
     }
 }
@@ -210,14 +224,7 @@ impl Limits {
             }
             None => return None,
         };
-        Some(Verdict {
-            name: budget.name,
-            quota: budget.quota,
-            window: budget.window,
-            remaining: 0,
-            reset: wait,
-            retry_after: Some(wait),
-        })
+        Some(budget.over(wait))
     }
 
     /// Counts a request with a missing, unknown or revoked key against `address`'s budget.
@@ -286,6 +293,43 @@ mod tests {
         assert_eq!(limits.client_address(Some(proxy), header), Some(client));
         let other: IpAddr = "192.0.2.5".parse().expect("ip");
         assert_eq!(limits.client_address(Some(other), header), Some(other));
+    }
+
+    #[test]
+    fn a_blocked_address_is_told_when_its_budget_is_whole_again() {
+        // 3 bad keys a minute: one every 20 s, a burst of 3.
+        let limits = Limits::new(0, 3, Vec::new());
+        let address: Option<IpAddr> = "192.0.2.7".parse().ok();
+        for _ in 0..3 {
+            assert!(
+                limits
+                    .bad_key(address)
+                    .expect("budget")
+                    .retry_after
+                    .is_none()
+            );
+        }
+        let over = limits.bad_key(address).expect("budget");
+        let blocked = limits.blocked(address).expect("blocked");
+        for verdict in [over, blocked] {
+            let wait = verdict.retry_after.expect("a wait");
+            assert!(wait <= Duration::from_secs(20), "{wait:?}");
+            // Whole again after the wait and two more refills of 20 s.
+            assert_eq!(verdict.reset, wait + Duration::from_secs(40));
+            assert!(verdict.limit_header().starts_with("\"address\";r=0;t="));
+        }
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts_in_order() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let limits = Limits::new(1, 1, vec![proxy]);
+        // A client's own line first, the proxy's appended line last: the proxy's is believed.
+        let lines = ["8.8.8.8", "198.51.100.1"];
+        assert_eq!(
+            limits.client_address(Some(proxy), Some(&lines.join(","))),
+            "198.51.100.1".parse().ok()
+        );
     }
 
     #[test]

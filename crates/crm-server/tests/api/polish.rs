@@ -744,6 +744,11 @@ mod cli {
             vec!["users", "add", "--name", "Two\u{2028}lines"],
             vec!["users", "list", "--db-acquire-timeout", "0s"],
             vec!["users", "list", "--db-connect-timeout", "0s"],
+            // Out of range: refused before the database is opened (no administrator printed).
+            vec!["serve", "--workers", "0"],
+            vec!["serve", "--workers", "513"],
+            vec!["serve", "--request-timeout", "0s"],
+            vec!["serve", "--key-cache-ttl", "1000years"],
         ] {
             let output = cli.run(&args);
             assert_eq!(output.status.code(), Some(2), "{args:?}");

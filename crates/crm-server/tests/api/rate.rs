@@ -385,6 +385,17 @@ async fn forwarded_for_is_believed_from_a_trusted_proxy_only(backend: Backend) {
         .await,
         429
     );
+    // Every line of the field counts, in order: a client's own line ahead of the one the
+    // proxy appended changes nothing.
+    let two_lines = reqwest::Client::new()
+        .get(proxied.url(OPERATION))
+        .header(header::AUTHORIZATION, &proxied.admin_key)
+        .header("x-forwarded-for", "8.8.8.8")
+        .header("x-forwarded-for", "203.0.113.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two_lines.status().as_u16(), 429);
     assert_eq!(
         from(&proxied, Some("203.0.113.2"), &proxied.admin_key).await,
         200
