@@ -25,6 +25,18 @@ pub enum Failure {
     Other,
 }
 
+/// Whether `error` is the pool's "timed out while waiting for an open connection", which
+/// hides why no connection opened.
+pub fn pool_timed_out(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx)) => {
+            matches!(sqlx.as_ref(), sqlx::Error::PoolTimedOut)
+        }
+        _ => false,
+    }
+}
+
 /// Classifies a database error.
 pub fn classify(error: &DbErr) -> Failure {
     let runtime = match error {

@@ -63,6 +63,32 @@ pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
+/// Whether a SQLite URL names no file: `sqlite:` alone, or an in-memory database — each pooled
+/// connection would open a database of its own, and the schema would be in one of them only.
+fn sqlite_without_file(url: &str) -> bool {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split_once('?').map_or(path, |(path, _)| path);
+    path.is_empty() || path == ":memory:" || url.contains("mode=memory")
+}
+
+/// Why a PostgreSQL connection cannot be opened, when the pool only says it timed out: one
+/// connection opened directly, within the connect timeout, gives the cause (refused, unknown
+/// host, authentication…).
+async fn why_no_connection(config: &DbConfig) -> Option<DbErr> {
+    use sea_orm::sqlx::Connection;
+    let attempt = sea_orm::sqlx::PgConnection::connect(&config.url);
+    match tokio::time::timeout(config.connect_timeout, attempt).await {
+        Ok(Err(error)) => Some(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            error.to_string(),
+        ))),
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            None
+        }
+        Err(_) => None,
+    }
+}
+
 /// How long a pooled PostgreSQL connection may sit idle before it is pinged when handed out.
 /// Connections in steady use are not pinged (sqlx already tests each one as it goes back to the
 /// pool), which saves a round trip per query or transaction.
@@ -96,6 +122,11 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 /// - Writers on SQLite take turns in this process ([`write`]).
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let sqlite = is_sqlite(&config.url);
+    if sqlite && sqlite_without_file(&config.url) {
+        return Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "a SQLite database needs a file: sqlite:PATH (e.g. sqlite:crm.db)".to_owned(),
+        )));
+    }
     let mut options = ConnectOptions::new(config.url.clone());
     options
         .max_connections(config.max_connections)
@@ -116,7 +147,13 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     } else {
         options.test_before_acquire_if_idle_for(PING_AFTER_IDLE);
     }
-    let db = Database::connect(options).await?;
+    let db = match Database::connect(options).await {
+        Ok(db) => db,
+        Err(error) if !sqlite && failure::pool_timed_out(&error) => {
+            return Err(why_no_connection(config).await.unwrap_or(error));
+        }
+        Err(error) => return Err(error),
+    };
     if sqlite {
         tokio::spawn(checkpoint_in_background(db.clone(), write::writes_to(&db)));
     }

@@ -320,8 +320,8 @@ async fn the_database_going_away_gives_503_and_the_server_recovers(backend: Back
     eprintln!("database outage: 20 requests answered 503 in {waited:?}; recovered");
 }
 
-/// Start-up with a database it cannot open: one line that names the problem, a non-zero exit,
-/// no panic.
+/// Start-up with a database it cannot open: one line that names the problem (the cause, not
+/// the pool's timeout), a non-zero exit, no panic.
 #[tokio::test]
 async fn start_up_failures_are_one_line_errors() {
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -330,7 +330,13 @@ async fn start_up_failures_are_one_line_errors() {
     for (url, says) in [
         (
             "postgres://postgres@127.0.0.1:1/crm".to_owned(),
-            "cannot open the database",
+            "Connection refused",
+        ),
+        // No file: each pooled connection would have a database of its own.
+        ("sqlite:".to_owned(), "a SQLite database needs a file"),
+        (
+            "sqlite::memory:".to_owned(),
+            "a SQLite database needs a file",
         ),
         // A path below a regular file can never be created.
         (
@@ -353,7 +359,7 @@ async fn start_up_failures_are_one_line_errors() {
         assert_eq!(output.status.code(), Some(1), "{url}");
         assert_eq!(lines.len(), 1, "{url}: {stderr}");
         assert!(
-            lines[0].starts_with("error: ") && lines[0].contains(says),
+            lines[0].starts_with("error: cannot open the database") && lines[0].contains(says),
             "{url}: {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{url}: {stderr}");
