@@ -141,6 +141,20 @@ impl<K: std::hash::Hash + Eq + Clone> Budget<K> {
     }
 }
 
+/// The address of one `X-Forwarded-For` entry: `203.0.113.9`, `2001:db8::1`, with a port as
+/// some proxies write it (`203.0.113.9:4711`, `[2001:db8::1]:443`), or in brackets.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|inner| inner.parse().ok())
+        })
+}
+
 /// The budgets of a server (cheap to clone: shared).
 #[derive(Clone, Default)]
 pub struct Limits(Option<Arc<Inner>>);
@@ -196,13 +210,21 @@ impl Limits {
         if !inner.trusted_proxies.contains(&peer) {
             return Some(peer);
         }
-        let forwarded = forwarded_for
+        // From the end: the trusted proxies' own entries are passed over; the first other entry
+        // is the client. One that is no address (the proxy wrote none we can read) ends the walk:
+        // the entries before it are the client's own writing, never believed.
+        for hop in forwarded_for
             .into_iter()
             .flat_map(|value| value.split(','))
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
             .rev()
-            .find(|hop| !inner.trusted_proxies.contains(hop));
-        Some(forwarded.unwrap_or(peer))
+        {
+            match hop_address(hop) {
+                Some(address) if inner.trusted_proxies.contains(&address) => continue,
+                Some(address) => return Some(address),
+                None => break,
+            }
+        }
+        Some(peer)
     }
 
     /// A 429's verdict when `address` is over its bad-key budget: answer it without looking
@@ -330,6 +352,28 @@ mod tests {
             limits.client_address(Some(proxy), Some(&lines.join(","))),
             "198.51.100.1".parse().ok()
         );
+    }
+
+    #[test]
+    fn the_entry_the_proxy_wrote_is_the_client_whatever_its_form() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let limits = Limits::new(1, 1, vec![proxy]);
+        let client = |header: &str| limits.client_address(Some(proxy), Some(header));
+        let ip = |text: &str| text.parse::<IpAddr>().ok();
+        assert_eq!(client("203.0.113.101, 192.0.2.55:4711"), ip("192.0.2.55"));
+        assert_eq!(
+            client("203.0.113.101, [2001:db8::7]:443"),
+            ip("2001:db8::7")
+        );
+        assert_eq!(client("203.0.113.101, [2001:db8::8]"), ip("2001:db8::8"));
+        assert_eq!(
+            client("203.0.113.101,192.0.2.56, 10.0.0.1"),
+            ip("192.0.2.56")
+        );
+        // An entry that is no address ends the walk: nothing the client wrote before it counts.
+        assert_eq!(client("203.0.113.101, unknown"), Some(proxy));
+        assert_eq!(client("203.0.113.101, garbage, 10.0.0.1"), Some(proxy));
+        assert_eq!(client(""), Some(proxy));
     }
 
     #[test]

@@ -235,7 +235,7 @@ fn error_example(operation_id: &str, status: u16) -> Option<ApiError> {
             "Contact 42 is not in the trash (never deleted, expired, restored, or erased).",
         ),
         (404, "getMetrics") => {
-            ApiError::not_found("route_not_found", "No route matches GET /metrics.")
+            ApiError::not_found("route_not_found", r#"No route matches "GET" "/metrics"."#)
         }
         (404, _) => ApiError::not_found("contact_not_found", "No contact with ID 42 exists."),
         (406, _) => ApiError::NotAcceptable,

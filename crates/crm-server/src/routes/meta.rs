@@ -140,7 +140,11 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     actix_web::ResponseError::error_response(&ApiError::not_found(
         "route_not_found",
-        format!("No route matches {} {}.", req.method(), req.path()),
+        format!(
+            "No route matches {} {}.",
+            crm_models::quoted(req.method().as_str()),
+            crm_models::quoted(req.path())
+        ),
     ))
 }
 
@@ -152,7 +156,7 @@ pub fn method_not_allowed(allow: String) -> actix_web::Route {
         let allow = allow.clone();
         async move {
             let mut response = actix_web::ResponseError::error_response(
-                &ApiError::MethodNotAllowed(req.method().to_string()),
+                &ApiError::MethodNotAllowed(crm_models::quoted(req.method().as_str())),
             );
             if let Some(allow) = allow {
                 response.headers_mut().insert(header::ALLOW, allow);

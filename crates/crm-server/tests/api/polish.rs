@@ -177,7 +177,20 @@ async fn the_server_routes_exactly_the_documented_paths_and_methods(backend: Bac
         let (status, _, text) = send(&app, Method::GET, path, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(error_code(&text), "route_not_found", "{path}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            body["Message"],
+            format!("No route matches \"GET\" \"{path}\"."),
+            "{path}"
+        );
     }
+    // What the message quotes of the request is at most 40 characters.
+    let long = format!("/{}", "a".repeat(5_000));
+    let (status, _, text) = send(&app, Method::GET, &long, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let expected = format!("No route matches \"GET\" \"/{}\"….", "a".repeat(39));
+    assert_eq!(body["Message"], expected);
 }
 
 /// `/contact/007` is contact 7, as in ONLYOFFICE; zeros alone are still no ID.

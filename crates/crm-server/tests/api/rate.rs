@@ -396,6 +396,16 @@ async fn forwarded_for_is_believed_from_a_trusted_proxy_only(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(two_lines.status().as_u16(), 429);
+    // The proxy's entry with a port is the client still, not the blocked address before it.
+    assert_eq!(
+        from(
+            &proxied,
+            Some("203.0.113.1, 192.0.2.55:4711"),
+            &proxied.admin_key
+        )
+        .await,
+        200
+    );
     assert_eq!(
         from(&proxied, Some("203.0.113.2"), &proxied.admin_key).await,
         200
