@@ -2045,16 +2045,11 @@ async fn writes_racing_a_delete_come_back_with_the_restore(backend: Backend) {
 async fn a_company_and_its_people_restored_at_once_are_linked_again(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     for round in 0..6 {
-        let c = fixtures::insert(
-            &app.db,
-            fixtures::company(app.admin.id, &format!("Together {round}")),
-        )
-        .await;
+        let c = company(&app.db, app.admin.id, &format!("Together {round}")).await;
         let mut people = Vec::new();
         for i in 0..3 {
-            let mut row = fixtures::person(app.admin.id, &format!("Member {round}.{i}"), "T");
-            row.company_id = Set(Some(c));
-            people.push(fixtures::insert(&app.db, row).await);
+            let name = format!("Member {round}.{i}");
+            people.push(person(&app.db, app.admin.id, &name, Some(c)).await);
         }
         let ids: Vec<i32> = std::iter::once(c).chain(people.iter().copied()).collect();
         let client = reqwest::Client::new();
@@ -2097,14 +2092,8 @@ async fn a_company_and_its_people_restored_at_once_are_linked_again(backend: Bac
 async fn a_company_deleted_while_its_person_is_restored_takes_the_person_back(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     for round in 0..8 {
-        let c = fixtures::insert(
-            &app.db,
-            fixtures::company(app.admin.id, &format!("Racing {round}")),
-        )
-        .await;
-        let mut row = fixtures::person(app.admin.id, &format!("Member {round}"), "R");
-        row.company_id = Set(Some(c));
-        let p = fixtures::insert(&app.db, row).await;
+        let c = company(&app.db, app.admin.id, &format!("Racing {round}")).await;
+        let p = person(&app.db, app.admin.id, &format!("Member {round}"), Some(c)).await;
         let (status, body) = delete_one(&app, &app.admin_key, p).await;
         assert_eq!(status, 200, "{body}");
         let requests = vec![
