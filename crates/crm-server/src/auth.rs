@@ -148,17 +148,11 @@ impl FromRequest for Caller {
                 ApiError::Internal(anyhow::anyhow!("application state is not registered"))
             })?;
             let limits = &state.limits;
-            // Every `X-Forwarded-For` line, in order, as one list (RFC 9110 §5.3): a proxy may
-            // append a line of its own rather than extend the client's.
-            let forwarded = req
-                .headers()
-                .get_all("x-forwarded-for")
-                .filter_map(|value| value.to_str().ok())
-                .collect::<Vec<_>>()
-                .join(",");
             let address = limits.client_address(
                 req.peer_addr().map(|peer| peer.ip()),
-                Some(forwarded.as_str()).filter(|list| !list.is_empty()),
+                req.headers()
+                    .get_all("x-forwarded-for")
+                    .filter_map(|value| value.to_str().ok()),
             );
             // An address over its budget of bad keys waits, before any key is looked up.
             if let Some(verdict) = limits.blocked(address) {

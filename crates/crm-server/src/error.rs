@@ -159,9 +159,8 @@ impl ApiError {
 pub const MAX_MESSAGE_CHARS: usize = 500;
 
 fn clipped(mut message: String) -> String {
-    if message.chars().nth(MAX_MESSAGE_CHARS).is_some()
-        && let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS - 1)
-    {
+    let mut from_last = message.char_indices().skip(MAX_MESSAGE_CHARS - 1);
+    if let (Some((cut, _)), Some(_)) = (from_last.next(), from_last.next()) {
         message.truncate(cut);
         message.push('…');
     }

@@ -199,12 +199,14 @@ impl Limits {
     }
 
     /// The client's address: the socket's peer, or — when the peer is a trusted proxy — the
-    /// last address of `X-Forwarded-For` that is not itself a trusted proxy.
-    pub fn client_address(
-        &self,
-        peer: Option<IpAddr>,
-        forwarded_for: Option<&str>,
-    ) -> Option<IpAddr> {
+    /// last address of `X-Forwarded-For` that is not itself a trusted proxy. `forwarded_for` is
+    /// the field's lines in order, read as one list (RFC 9110 §5.3): a proxy may append a line
+    /// of its own rather than extend the client's.
+    pub fn client_address<'a, F>(&self, peer: Option<IpAddr>, forwarded_for: F) -> Option<IpAddr>
+    where
+        F: IntoIterator<Item = &'a str>,
+        F::IntoIter: DoubleEndedIterator,
+    {
         let inner = self.0.as_ref()?;
         let peer = peer?;
         if !inner.trusted_proxies.contains(&peer) {
@@ -349,7 +351,7 @@ mod tests {
         // A client's own line first, the proxy's appended line last: the proxy's is believed.
         let lines = ["8.8.8.8", "198.51.100.1"];
         assert_eq!(
-            limits.client_address(Some(proxy), Some(&lines.join(","))),
+            limits.client_address(Some(proxy), lines),
             "198.51.100.1".parse().ok()
         );
     }
