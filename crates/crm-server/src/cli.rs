@@ -17,12 +17,37 @@ use crate::{
 
 /// The CRM contacts service (ONLYOFFICE-compatible contacts API) and its administration.
 #[derive(Debug, Parser)]
-#[command(name = "crm-server", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "crm-server",
+    version,
+    override_usage = "crm-server [serve] [OPTIONS]\n       crm-server <COMMAND>"
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    serve: ServeArgs,
+    command: Command,
+}
+
+impl Cli {
+    /// Parses `args` (the program's name first) as `serve`'s when they name no command, so
+    /// that the server's options and environment variables belong to `serve` alone: an
+    /// administration command neither reads nor checks them.
+    fn parse_with_default<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString>,
+    {
+        let mut args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let names_a_command = args.get(1).and_then(|a| a.to_str()).is_some_and(|first| {
+            matches!(first, "help" | "-h" | "--help" | "-V" | "--version")
+                || <Self as clap::CommandFactory>::command()
+                    .get_subcommands()
+                    .any(|c| c.get_name() == first)
+        });
+        if !names_a_command {
+            args.insert(1.min(args.len()), "serve".into());
+        }
+        Self::try_parse_from(args)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,10 +201,10 @@ enum KeysCommand {
 
 /// Parses the command line, runs the command, and reports an error as one line on stderr.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_default(std::env::args_os()).unwrap_or_else(|error| error.exit());
     // The server logs a line per request; an administration command only what went wrong
     // (not the migrations it runs on the way).
-    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    let serving = matches!(cli.command, Command::Serve(_));
     init_tracing(if serving { "info" } else { "warn" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -355,9 +380,8 @@ async fn open(db: &DbArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => serve(cli.serve).await,
-        Some(Command::Serve(args)) => serve(args).await,
-        Some(Command::DemoData { db }) => {
+        Command::Serve(args) => serve(args).await,
+        Command::DemoData { db } => {
             let key = bootstrap_key()?;
             let db = open(&db).await?;
             bootstrap(&db, key).await?;
@@ -369,13 +393,13 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Users(UsersCommand::Add {
+        Command::Users(UsersCommand::Add {
             name,
             title,
             admin,
             profile_url,
             db,
-        })) => {
+        }) => {
             if name.trim().is_empty() {
                 anyhow::bail!("--name must not be blank: give the user's display name");
             }
@@ -395,7 +419,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("{}", user.id);
             Ok(())
         }
-        Some(Command::Keys(KeysCommand::Create { user, label, db })) => {
+        Command::Keys(KeysCommand::Create { user, label, db }) => {
             let db = open(&db).await?;
             let label = label.as_str();
             let (_, key) = db::write(&db, |tx| async move {
@@ -405,7 +429,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
-        Some(Command::Users(UsersCommand::List { db })) => {
+        Command::Users(UsersCommand::List { db }) => {
             let db = open(&db).await?;
             let rows: Vec<Vec<String>> = users::list_users(&db)
                 .await?
@@ -422,7 +446,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             print_table(&["ID", "NAME", "ADMIN", "KEYS"], &rows, &[3]);
             Ok(())
         }
-        Some(Command::Keys(KeysCommand::List { db })) => {
+        Command::Keys(KeysCommand::List { db }) => {
             let db = open(&db).await?;
             let rows: Vec<Vec<String>> = users::list_keys(&db)
                 .await?
@@ -456,7 +480,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Keys(KeysCommand::Revoke { key_id, db })) => {
+        Command::Keys(KeysCommand::Revoke { key_id, db }) => {
             let db = open(&db).await?;
             users::revoke_key(&db, key_id).await?;
             eprintln!("API key {key_id} is revoked.");
@@ -556,18 +580,38 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// `serve`'s options, given with or without its name.
+    fn serve_args(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        match Cli::parse_with_default(args.iter().copied())?.command {
+            Command::Serve(args) => Ok(args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
     #[test]
     fn the_key_cache_ttl_defaults_to_the_caches_default_and_zero_turns_it_off() {
-        let cli = Cli::try_parse_from(["crm-server"]).expect("no arguments");
-        assert_eq!(cli.serve.key_cache_ttl, crate::keycache::DEFAULT_TTL);
-        let cli = Cli::try_parse_from(["crm-server", "serve", "--key-cache-ttl", "0"])
-            .expect("a zero TTL");
-        let Some(Command::Serve(args)) = cli.command else {
-            panic!("not serve: {cli:?}");
-        };
+        let args = serve_args(&["crm-server"]).expect("no arguments");
+        assert_eq!(args.key_cache_ttl, crate::keycache::DEFAULT_TTL);
+        let args = serve_args(&["crm-server", "serve", "--key-cache-ttl", "0"]).expect("zero");
         assert_eq!(args.key_cache_ttl, Duration::ZERO);
-        let cli = Cli::try_parse_from(["crm-server", "--key-cache-ttl", "250ms"]).expect("250ms");
-        assert_eq!(cli.serve.key_cache_ttl, Duration::from_millis(250));
-        assert!(Cli::try_parse_from(["crm-server", "--key-cache-ttl", "soon"]).is_err());
+        let args = serve_args(&["crm-server", "--key-cache-ttl", "250ms"]).expect("250ms");
+        assert_eq!(args.key_cache_ttl, Duration::from_millis(250));
+        assert!(serve_args(&["crm-server", "--key-cache-ttl", "soon"]).is_err());
+    }
+
+    #[test]
+    fn an_administration_command_takes_no_server_option() {
+        let cli = Cli::parse_with_default(["crm-server", "keys", "list"]).expect("keys list");
+        assert!(matches!(
+            cli.command,
+            Command::Keys(KeysCommand::List { .. })
+        ));
+        let error = Cli::parse_with_default(["crm-server", "keys", "list", "--workers", "2"])
+            .expect_err("--workers is serve's");
+        assert_eq!(error.kind(), clap::error::ErrorKind::UnknownArgument);
+        let error = Cli::parse_with_default(["crm-server", "--workers", "0"]).expect_err("0");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        let error = Cli::parse_with_default(["crm-server", "--help"]).expect_err("help");
+        assert_eq!(error.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 }

@@ -788,6 +788,39 @@ mod cli {
         );
     }
 
+    /// The server's environment variables belong to `serve`: an administration command run in
+    /// the server's environment neither reads nor checks them, while `serve` still refuses them.
+    #[test]
+    fn administration_commands_ignore_the_servers_environment() {
+        let cli = Cli::new();
+        let bad = [
+            ("CRM_WORKERS", "513"),
+            ("CRM_REQUEST_TIMEOUT", "0s"),
+            ("CRM_KEY_CACHE_TTL", "soon"),
+            ("CRM_METRICS", "maybe"),
+        ];
+        let run = |args: &[&str]| {
+            Command::new(SERVER)
+                .args(args)
+                .args(["--database-url", &cli.url])
+                .envs(bad)
+                .env_remove("RUST_LOG")
+                .env_remove("CRM_BOOTSTRAP_API_KEY")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let output = run(&["users", "add", "--name", "Ada", "--admin"]);
+        assert!(output.status.success(), "{output:?}");
+        let output = run(&["users", "list"]);
+        assert!(output.status.success(), "{output:?}");
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Ada"));
+        for args in [&["serve"][..], &[]] {
+            let output = run(args);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        }
+    }
+
     /// Administration commands on a fresh database (it is migrated on the way) print nothing on
     /// stderr but their own message; `serve` logs at info, a line per request, without colour
     /// codes when stderr is not a terminal.
