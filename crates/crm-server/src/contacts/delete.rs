@@ -5,10 +5,10 @@
 //! costs no round trip in-process). On PostgreSQL, where each statement is a round trip to the
 //! server, the same locks, reads and writes run as one statement — the function
 //! `crm_delete_contacts` (migrations `m20261201_000006_delete_function`,
-//! `m20261201_000007_delete_in_one_statement`) — that commits on its own: one round trip per
-//! delete or batch. Once it is sent, the request waits for its answer rather than being
-//! abandoned by the request timeout; the function waits for locks only until the request's
-//! deadline ([`crate::deadline`]).
+//! `m20261201_000007_delete_in_one_statement`, `m20261201_000008_delete_without_aggregates`)
+//! — that commits on its own: one round trip per delete or batch. Once it is sent, the request
+//! waits for its answer rather than being abandoned by the request timeout; the function waits
+//! for locks only until the request's deadline ([`crate::deadline`]).
 
 use std::{collections::HashSet, time::Duration};
 
@@ -120,7 +120,7 @@ struct Deleted {
     id: i32,
 }
 
-/// What `crm_delete_contacts` answers (migration `m20261201_000007_delete_in_one_statement`).
+/// What `crm_delete_contacts` answers (migration `m20261201_000008_delete_without_aggregates`).
 #[derive(Debug, serde::Deserialize)]
 struct InDatabase {
     /// The contacts asked for that exist, as the caller saw them just before.

@@ -35,7 +35,7 @@ pub struct Migration;
 
 /// The two functions. `crm_delete_contacts` returns
 /// `{"contacts": [contact rows], "children": [child rows], "deleted": [IDs]}`.
-const CREATE: &str = r#"
+pub const CREATE: &str = r#"
 CREATE OR REPLACE FUNCTION crm_json_time(t timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $fn$
     SELECT CASE

@@ -10,6 +10,7 @@ mod m20261201_000004_unique_titles;
 mod m20261201_000005_trash;
 mod m20261201_000006_delete_function;
 mod m20261201_000007_delete_in_one_statement;
+mod m20261201_000008_delete_without_aggregates;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_trash::Migration),
             Box::new(m20261201_000006_delete_function::Migration),
             Box::new(m20261201_000007_delete_in_one_statement::Migration),
+            Box::new(m20261201_000008_delete_without_aggregates::Migration),
         ]
     }
 }
