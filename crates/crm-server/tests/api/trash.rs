@@ -2296,7 +2296,8 @@ async fn a_delete_over_the_request_timeout_leaves_the_contact(backend: Backend) 
 }
 
 /// A delete that waits for a lock held elsewhere, released before the request's deadline, gets
-/// it and deletes: the lock wait the delete allows itself is the time left, not less.
+/// it and deletes: the lock wait the delete allows itself is the time left, not less. Its audit
+/// record and trash entry are dated when it deleted, after the wait, not when it was sent.
 async fn a_delete_waiting_for_a_lock_released_in_time_deletes(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
         config.request_timeout = Duration::from_secs(3);
@@ -2310,6 +2311,7 @@ async fn a_delete_waiting_for_a_lock_released_in_time_deletes(backend: Backend) 
     });
     let key = app.admin_key.clone();
     let started = std::time::Instant::now();
+    let sent = Utc::now();
     let (status, body) = delete_one(&app, &key, id).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ID"], id, "{body}");
@@ -2321,13 +2323,24 @@ async fn a_delete_waiting_for_a_lock_released_in_time_deletes(backend: Backend) 
     release.await.unwrap();
     let (status, _) = get(&app, &key, id).await;
     assert_eq!(status, 404);
+    let audit = audit_of(&app.db, id).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let waited = chrono::Duration::milliseconds(500);
+    assert!(
+        audit[0].occurred_at >= sent + waited,
+        "dated after the wait: sent {sent}, recorded {}",
+        audit[0].occurred_at
+    );
+    let (status, entries) = list(&app, &key, "").await;
+    assert_eq!(status, 200, "{entries}");
+    let entry = &entries[0];
+    assert_eq!(entry["ID"], id, "{entries}");
+    let deleted = timestamp(&entry["Deleted"]);
+    assert_eq!(deleted, audit[0].occurred_at, "{entry}");
     assert_eq!(
-        count(
-            &app.db,
-            &format!("SELECT COUNT(*) AS n FROM audit_events WHERE contact_id = {id}")
-        )
-        .await,
-        1
+        timestamp(&entry["Expires"]) - deleted,
+        chrono::Duration::from_std(DEFAULT_RETENTION).unwrap(),
+        "{entry}"
     );
     other.close().await.ok();
 }
@@ -2382,6 +2395,75 @@ async fn postgres_a_batch_waits_for_its_locks_no_longer_than_the_request_timeout
     );
     other_first.close().await.ok();
     other_second.close().await.ok();
+}
+
+/// Waits until `n` connections of the test's database wait for a lock.
+async fn waiting_for_locks(db: &DatabaseConnection, n: i64) {
+    let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity \
+               WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    while count(db, sql).await < n {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// PostgreSQL: a batch that reaches a company while the company's restore has not committed
+/// (the restore waits for a person it links again, held by another transaction) leaves the
+/// company alone once the restore commits: it deletes only what it locked. Before, it read the
+/// restored company with a later snapshot and deleted it without its lock, so a task added to
+/// it in that moment went with it and was missing from the trash.
+#[tokio::test]
+async fn postgres_a_batch_racing_a_restore_deletes_only_what_it_locked() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    bounded(async {
+        let app = TestApp::spawn_on(backend).await;
+        let key = app.admin_key.clone();
+        let c = company(&app.db, app.admin.id, "Returning").await;
+        let p = person(&app.db, app.admin.id, "Member", Some(c)).await;
+        assert!(c < p, "the batch locks the company first");
+        let (status, body) = delete_one(&app, &key, c).await;
+        assert_eq!(status, 200, "{body}");
+
+        let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+        let holder = other.begin().await.unwrap();
+        holder
+            .execute_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT 1 FROM contacts WHERE id = {p} FOR UPDATE"),
+            ))
+            .await
+            .unwrap();
+        let db = &app.db;
+        let restoring = restore(&app, &key, c);
+        let batching = async {
+            // The restore has put the company back (not committed) and waits for the person.
+            waiting_for_locks(db, 1).await;
+            batch(&app, &key, &json!({ "contactids": [c, p] })).await
+        };
+        let releasing = async move {
+            // The batch found no company to lock and waits for the person too.
+            waiting_for_locks(db, 2).await;
+            holder.commit().await.unwrap();
+        };
+        let ((restored, restore_body), (batched, batch_body), ()) =
+            tokio::join!(restoring, batching, releasing);
+        assert_eq!(restored, 200, "{restore_body}");
+        assert_eq!(batched, 200, "{batch_body}");
+        assert_eq!(
+            ids_of(&batch_body),
+            vec![i64::from(p)],
+            "the batch deleted the person it locked, not the company it could not: {batch_body}"
+        );
+        let (status, body) = get(&app, &key, c).await;
+        assert_eq!(status, 200, "the restored company stays: {body}");
+        assert!(!in_trash(&app.db, c).await);
+        assert!(in_trash(&app.db, p).await);
+        other.close().await.ok();
+    })
+    .await;
 }
 
 crate::backend_tests!(

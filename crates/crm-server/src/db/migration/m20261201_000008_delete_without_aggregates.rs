@@ -12,6 +12,18 @@
 //! reads, locks, writes and answers is unchanged (the lists' JSON differs only in white space),
 //! and so is its signature.
 //!
+//! Two fixes ride along:
+//!
+//! - Only the contacts the lock loop found and locked are read and deleted. Before, a contact
+//!   the loop could not see yet — its restore not committed when the loop reached it — was
+//!   read by the next statement (a new snapshot, after the restore committed) and deleted
+//!   without its lock, so a task or a person added to it meanwhile was deleted with it but
+//!   missing from the trash. Now such a contact counts as not found: the delete came first.
+//! - The audit record's and the trash entry's time is when the delete holds its locks
+//!   (`clock_timestamp()`), not when its request began (`p_now`, which only shifts the expiry
+//!   by the same amount): a delete that waited for a restore of the same contact is recorded
+//!   after it.
+//!
 //! Everything else is as migrations 000006 and 000007 describe.
 
 use sea_orm::{ConnectionTrait, DbBackend};
@@ -47,6 +59,9 @@ DECLARE
     v_deletable integer[];
     v_answer json;
     v_id integer;
+    v_locked integer[] := '{}';
+    v_now timestamptz;
+    v_expires timestamptz;
 BEGIN
     -- One contact at a time, in ID order, each lock wait bounded by what is left of
     -- p_lock_wait_ms (lock_timeout bounds each wait, not their sum).
@@ -57,7 +72,13 @@ BEGIN
                 true);
         END IF;
         PERFORM 1 FROM contacts WHERE id = v_id FOR UPDATE;
+        IF FOUND THEN
+            v_locked := v_locked || v_id;
+        END IF;
     END LOOP;
+    -- The delete's moment is when it holds its locks: after any write it waited for.
+    v_now := clock_timestamp();
+    v_expires := p_expires + (v_now - p_now);
 
     SELECT coalesce(json_agg(r), '[]'::json),
            coalesce(array_agg(r.id) FILTER (
@@ -79,7 +100,7 @@ BEGIN
                    AS task_count,
                cardinality(ARRAY(SELECT k.id FROM tasks k
                   WHERE k.contact_id = c.id AND NOT k.is_closed
-                    AND k.deadline IS NOT NULL AND k.deadline < p_now)) AS late_task_count,
+                    AND k.deadline IS NOT NULL AND k.deadline < v_now)) AS late_task_count,
                cardinality(ARRAY(SELECT 1 FROM contact_access a
                   WHERE a.contact_id = c.id AND a.user_id = p_caller)) AS caller_listed
           FROM contacts c
@@ -87,7 +108,7 @@ BEGIN
           LEFT JOIN list_items s ON s.id = c.status_id
           LEFT JOIN list_items t ON t.id = c.type_id
           LEFT JOIN currencies cur ON cur.abbreviation = c.currency
-         WHERE c.id = ANY(p_ids)
+         WHERE c.id = ANY(v_locked)
       ) r;
 
     IF cardinality(v_deletable) = 0 THEN
@@ -150,7 +171,7 @@ BEGIN
                                         WHERE c.is_company AND p.company_id = c.id))
                )::text AS payload
           FROM contacts c
-         WHERE p_expires IS NOT NULL AND c.id = ANY(v_deletable)
+         WHERE v_expires IS NOT NULL AND c.id = ANY(v_deletable)
     ),
     gone AS (
         DELETE FROM contacts WHERE id = ANY(v_deletable)
@@ -161,7 +182,7 @@ BEGIN
     ),
     audit AS (
         INSERT INTO audit_events (occurred_at, user_id, action, contact_id, display_name)
-        SELECT p_now, p_caller,
+        SELECT v_now, p_caller,
                CASE WHEN is_company THEN p_company_deleted ELSE p_person_deleted END,
                id, display_name
           FROM gone
@@ -169,7 +190,7 @@ BEGIN
     trash AS (
         INSERT INTO contact_trash (contact_id, display_name, is_company, deleted_by, deleted_at,
                                    expires_at, payload)
-        SELECT g.id, g.display_name, g.is_company, p_caller, p_now, p_expires, k.payload
+        SELECT g.id, g.display_name, g.is_company, p_caller, v_now, v_expires, k.payload
           FROM gone g JOIN kept k ON k.id = g.id
     )
     SELECT json_build_object('contacts', v_contacts,
