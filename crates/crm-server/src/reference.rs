@@ -5,8 +5,9 @@ use crm_models::{
     NewCustomField, NewListItem,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::IntoCondition,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::IntoCondition,
 };
 
 use crate::{
@@ -134,11 +135,23 @@ pub async fn add_list_item(
 
 /// One past the largest `column` among the rows of `E` that `filter` selects; 0 when there are
 /// none. Where a new item goes when its request gives no position.
+///
+/// On PostgreSQL the table is locked against other writers first (until `tx` ends), so that two
+/// items created at once do not both read the same largest value under READ COMMITTED: the
+/// second reads after the first has committed. SQLite's write transaction already excludes
+/// every other writer.
 async fn after_last<E: EntityTrait>(
     tx: &DatabaseTransaction,
     filter: impl IntoCondition,
     column: E::Column,
 ) -> Result<i32, DbErr> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared(&format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            E::default().table_name()
+        ))
+        .await?;
+    }
     Ok(E::find()
         .filter(filter)
         .select_only()

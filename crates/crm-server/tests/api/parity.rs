@@ -228,6 +228,51 @@ async fn simultaneous_creates_of_one_title_make_one_item(backend: Backend) {
     }
 }
 
+/// Creates of new statuses, types and custom fields without a position, sent at the same moment:
+/// each goes after the last, so their positions are distinct and follow one another.
+async fn simultaneous_creates_without_a_position_get_distinct_ones(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    for (path, body, position) in [
+        ("/api/2.0/crm/contact/status", json!({}), "SortOrder"),
+        ("/api/2.0/crm/contact/type", json!({}), "SortOrder"),
+        (
+            "/api/2.0/crm/person/customfield",
+            json!({"FieldType": 0}),
+            "Position",
+        ),
+    ] {
+        for round in 0..3 {
+            let requests: Vec<_> = (0..8)
+                .map(|i| {
+                    let mut body = body.clone();
+                    let name = if position == "Position" {
+                        "Label"
+                    } else {
+                        "Title"
+                    };
+                    body[name] = json!(format!("Item {round}.{i}"));
+                    raw_request(&app.admin_key, "POST", path, Some(&body))
+                })
+                .collect();
+            let answers = release_together(&app, &requests).await;
+            let mut positions: Vec<i64> = answers
+                .iter()
+                .map(|answer| {
+                    assert_eq!(answer.status, 201, "{path}: {answer:?}");
+                    answer.body[position].as_i64().expect("a position")
+                })
+                .collect();
+            positions.sort_unstable();
+            let first = positions[0];
+            assert_eq!(
+                positions,
+                (first..first + 8).collect::<Vec<_>>(),
+                "{path}, round {round}: one after another"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. U+0000 in every text property of every request body
 // ---------------------------------------------------------------------------------------------
@@ -1046,6 +1091,7 @@ async fn the_bootstrap_key_is_checked_and_ignored_once_there_are_users(backend: 
 crate::backend_tests!(
     writes_racing_a_delete_get_201_or_422_and_leave_no_orphans,
     simultaneous_creates_of_one_title_make_one_item,
+    simultaneous_creates_without_a_position_get_distinct_ones,
     nul_in_any_text_property_is_a_400_naming_it,
     bytes_after_the_json_value_are_a_400_and_create_nothing,
     database_errors_through_db_write_map_alike,
