@@ -16,7 +16,11 @@ fn main() {
 
 fn generate() -> Result<(), Box<dyn std::error::Error>> {
     let text = fs::read_to_string(SPEC)?;
-    let spec: openapiv3::OpenAPI = yaml_serde::from_str(&text)?;
+    // The document admits `null` beside a nullable reference as an alternative of its own;
+    // progenitor types `{allOf: [X], nullable: true}` as `Option<X>`, so it gets that form.
+    let mut document: serde_json::Value = yaml_serde::from_str(&text)?;
+    oas_downgrade::implicit_nulls(&mut document);
+    let spec: openapiv3::OpenAPI = serde_json::from_value(document)?;
 
     let mut settings = GenerationSettings::default();
     settings.with_interface(InterfaceStyle::Positional);

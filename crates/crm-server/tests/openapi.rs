@@ -49,7 +49,8 @@ fn openapi_yaml_is_openapi_3_0_3() {
         .expect("components")
         .security_schemes;
     assert!(schemes.contains_key("apiKey"));
-    // Nullable references survive the conversion.
+    // Nullable references admit `null` as an alternative of its own: OpenAPI 3.0.3's
+    // `nullable` only counts beside a `type`.
     let contact = &spec.components.as_ref().unwrap().schemas["Contact"];
     let openapiv3::ReferenceOr::Item(contact) = contact else {
         panic!("Contact is inline")
@@ -61,6 +62,64 @@ fn openapi_yaml_is_openapi_3_0_3() {
         let openapiv3::ReferenceOr::Item(schema) = &object.properties[field] else {
             panic!("{field} is a bare reference, so not nullable")
         };
-        assert!(schema.schema_data.nullable, "{field} is nullable");
+        let openapiv3::SchemaKind::AnyOf { any_of } = &schema.schema_kind else {
+            panic!("{field} is not an anyOf: {schema:?}")
+        };
+        assert!(
+            matches!(&any_of[0], openapiv3::ReferenceOr::Reference { .. }),
+            "{field}"
+        );
+        let openapiv3::ReferenceOr::Item(null) = &any_of[1] else {
+            panic!("{field}: the second alternative is inline")
+        };
+        assert!(null.schema_data.nullable, "{field}");
     }
+    // Every `nullable` stands beside a `type`.
+    fn untyped_nullables(value: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(object) => {
+                if object.get("nullable") == Some(&serde_json::Value::Bool(true))
+                    && !object.contains_key("type")
+                {
+                    found.push(at.to_owned());
+                }
+                for (key, child) in object {
+                    if key != "example" && key != "examples" {
+                        untyped_nullables(child, &format!("{at}/{key}"), found);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    untyped_nullables(item, &format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let document: serde_json::Value = yaml_serde::from_str(&text).unwrap();
+    assert_eq!(
+        document["components"]["schemas"]["Contact"]["properties"]["ContactStatus"]["anyOf"][1],
+        serde_json::json!({"type": "object", "nullable": true, "enum": [null]})
+    );
+    let mut found = Vec::new();
+    untyped_nullables(&document, "", &mut found);
+    assert!(found.is_empty(), "nullable without a type at {found:?}");
+}
+
+/// The Rust client reads the document with each nullable reference as `{allOf: [X], nullable:
+/// true}` again (`implicit_nulls`), which is exactly what the conversion to 3.0.3 wrote before
+/// `null` was made explicit.
+#[test]
+fn implicit_nulls_gives_back_the_converted_document() {
+    let converted =
+        oas_downgrade::downgrade(serde_json::to_value(crm_server::openapi::document_31()).unwrap())
+            .unwrap();
+    let mut published = crm_server::openapi::document_json();
+    assert_ne!(published, converted, "some schema was rewritten");
+    oas_downgrade::implicit_nulls(&mut published);
+    assert_eq!(
+        serde_json::to_string_pretty(&published).unwrap(),
+        serde_json::to_string_pretty(&converted).unwrap()
+    );
 }

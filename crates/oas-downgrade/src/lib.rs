@@ -72,8 +72,21 @@
 //!
 //! Everything else, including every `x-*` extension, passes through
 //! untouched, in its original order.
+//!
+//! # Explicit `null`
+//!
+//! A nullable reference comes out as `{allOf: [{$ref}], nullable: true}`, the
+//! form most generators read as "the object or `null`"; but OpenAPI 3.0.3 lets
+//! `nullable` add `null` only beside a `type`, so a strict validator refuses
+//! the `null`. [`explicit_nulls`] rewrites such schemas with `null` as an
+//! alternative of its own, and [`implicit_nulls`] turns them back for the
+//! generators that prefer the first form.
 
 use serde_json::{Map, Value, json};
+
+mod nulls;
+
+pub use nulls::{explicit_nulls, implicit_nulls};
 
 /// A JSON object, in document order.
 type Object = Map<String, Value>;
