@@ -61,7 +61,8 @@ pub enum BodyErrors {
 }
 
 /// Succeeds when the request accepts `application/json` (or says nothing about what it
-/// accepts); fails with 406 otherwise.
+/// accepts); fails with 406 otherwise. As RFC 9110 (§12.5.1) says, the most specific range that
+/// matches decides: `application/json;q=0, */*` excludes JSON.
 #[derive(Debug, Clone, Copy)]
 pub struct AcceptsJson;
 
@@ -72,13 +73,21 @@ impl AcceptsJson {
         }
         let accept =
             <header::Accept as header::Header>::parse(req).map_err(|_| ApiError::NotAcceptable)?;
-        let json = accept.iter().any(|item| {
-            let mime = &item.item;
-            let type_ok = mime.type_() == "*" || mime.type_() == "application";
-            let subtype_ok = mime.subtype() == "*" || mime.subtype() == "json";
-            type_ok && subtype_ok && item.quality > header::Quality::ZERO
-        });
-        if json {
+        let quality = accept
+            .iter()
+            .filter_map(|item| {
+                let mime = &item.item;
+                let specificity = match (mime.type_().as_str(), mime.subtype().as_str()) {
+                    ("application", "json") => 2,
+                    ("application", "*") => 1,
+                    ("*", "*") => 0,
+                    _ => return None,
+                };
+                Some((specificity, item.quality))
+            })
+            .max()
+            .map(|(_, quality)| quality);
+        if quality.is_some_and(|quality| quality > header::Quality::ZERO) {
             Ok(Self)
         } else {
             Err(ApiError::NotAcceptable)
@@ -169,6 +178,13 @@ mod tests {
         assert!(accepts(Some("application/json; charset=utf-8")));
         assert!(!accepts(Some("application/xml")));
         assert!(!accepts(Some("application/json;q=0")));
+        // The most specific range decides, wherever it stands.
+        assert!(!accepts(Some("application/json;q=0, */*")));
+        assert!(!accepts(Some("*/*, application/json;q=0")));
+        assert!(!accepts(Some("application/json;q=0, application/*")));
+        assert!(!accepts(Some("application/*;q=0, */*")));
+        assert!(accepts(Some("application/*;q=0, application/json")));
+        assert!(accepts(Some("*/*;q=0, application/json;q=0.1")));
         assert!(!accepts(Some("text/plain")));
     }
 }
