@@ -125,6 +125,16 @@ async fn read(payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
 /// (nor property name) may contain U+0000 — PostgreSQL cannot store it, so neither backend
 /// accepts it. Every other character, control characters included, is stored as it is sent.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object: a well-formed array is the wrong shape, whatever serde would make
+    // of it as a struct's fields in order.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the body is not valid: an array where a JSON object belongs",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -315,6 +325,18 @@ mod tests {
         );
         assert!(parse::<Outer>(br#"{"Items":[{"Category":1}]}"#).is_ok());
         assert!(parse::<Vec<u8>>(b"[1]").is_err());
+        // Any well-formed array, whatever serde would make of it; a broken one is malformed.
+        for body in ["[]", "[[999999],1]", " [999999] ", "[{\"Items\": []}]"] {
+            assert_eq!(
+                message(body),
+                (
+                    "the body is not valid: an array where a JSON object belongs".to_owned(),
+                    "invalid_body"
+                ),
+                "{body}"
+            );
+        }
+        assert_eq!(message("[").1, "malformed_json");
     }
 
     #[test]
