@@ -33,9 +33,9 @@ use super::shared::{AcceptsJson, BodyErrors, CommonErrors, contact_id};
     ),
     responses(
         (status = 200, description = "The deleted contact, as it was just before the delete.", body = Contact),
-        (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
+        (status = 400, description = "The contact ID, written in digits, is 0 or larger than 2147483647.", body = Error),
         (status = 403, description = "The caller may not delete this contact.", body = Error),
-        (status = 404, description = "No contact with this ID exists.", body = Error),
+        (status = 404, description = "No contact with this ID exists; also the answer to an ID not written in digits (`-1`, `+5`, `1e3`), which matches no route.", body = Error),
         CommonErrors,
     ),
     security(("apiKey" = [])),
@@ -67,9 +67,9 @@ pub async fn delete_contact(
     ),
     responses(
         (status = 200, description = "The contact.", body = Contact),
-        (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
+        (status = 400, description = "The contact ID, written in digits, is 0 or larger than 2147483647.", body = Error),
         (status = 403, description = "The contact is private and the caller may not read it.", body = Error),
-        (status = 404, description = "No contact with this ID exists.", body = Error),
+        (status = 404, description = "No contact with this ID exists; also the answer to an ID not written in digits (`-1`, `+5`, `1e3`), which matches no route.", body = Error),
         CommonErrors,
     ),
     security(("apiKey" = [])),

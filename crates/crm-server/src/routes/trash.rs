@@ -164,9 +164,9 @@ pub async fn list_trash(
     ),
     responses(
         (status = 200, description = "The restored contact, as `GET /api/2.0/crm/contact/{contactid}` returns it.", body = Contact),
-        (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
+        (status = 400, description = "The contact ID, written in digits, is 0 or larger than 2147483647.", body = Error),
         (status = 403, description = "The caller is neither an administrator nor the user who deleted the contact.", body = Error),
-        (status = 404, description = "The contact is not in the trash: never deleted, expired, restored, or erased.", body = Error),
+        (status = 404, description = "The contact is not in the trash: never deleted, expired, restored, or erased; also the answer to an ID not written in digits, which matches no route.", body = Error),
         (status = 409, description = "The contact cannot come back: a contact with this ID exists, or the user who created it is gone (neither happens through the API: contact IDs are never reused, users never deleted). It stays in the trash.", body = Error),
         CommonErrors,
     ),
@@ -200,9 +200,9 @@ pub async fn restore_contact(
     ),
     responses(
         (status = 204, description = "The contact is erased."),
-        (status = 400, description = "The contact ID is not an integer from 1 to 2147483647.", body = Error),
+        (status = 400, description = "The contact ID, written in digits, is 0 or larger than 2147483647.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
-        (status = 404, description = "The contact is not in the trash.", body = Error),
+        (status = 404, description = "The contact is not in the trash; also the answer to an ID not written in digits, which matches no route.", body = Error),
         CommonErrors,
     ),
     security(("apiKey" = [])),
