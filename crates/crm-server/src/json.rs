@@ -23,8 +23,9 @@ use crate::{error::ApiError, state::AppState};
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-/// Whether the request declares a JSON body: `application/json` or `application/*+json`, with
-/// any parameters but a `charset` other than UTF-8 (`utf-8`, `utf8`, or its subset `us-ascii`):
+/// Whether the request declares a JSON body: `application/json` or `application/…+json` (a
+/// named subtype: no wildcard, no other suffix), with any parameters but a `charset` — each one
+/// given — other than UTF-8 (`utf-8`, `utf8`, or its subset `us-ascii`):
 /// the body is read as UTF-8, as RFC 8259 requires. White space around the parameters'
 /// semicolons is allowed (RFC 9110 §5.6.6), which the `mime` crate alone refuses.
 fn is_json(req: &HttpRequest) -> bool {
@@ -44,12 +45,18 @@ fn is_json(req: &HttpRequest) -> bool {
     match tidy.parse::<mime::Mime>() {
         Ok(mime) => {
             mime.type_() == mime::APPLICATION
-                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
-                && mime.get_param(mime::CHARSET).is_none_or(|charset| {
-                    ["utf-8", "utf8", "us-ascii"]
-                        .iter()
-                        .any(|name| charset.as_str().eq_ignore_ascii_case(name))
-                })
+                && match mime.suffix() {
+                    None => mime.subtype() == mime::JSON,
+                    Some(suffix) => suffix == mime::JSON && mime.subtype() != mime::STAR,
+                }
+                && mime
+                    .params()
+                    .filter(|(name, _)| *name == mime::CHARSET)
+                    .all(|(_, charset)| {
+                        ["utf-8", "utf8", "us-ascii"]
+                            .iter()
+                            .any(|name| charset.as_str().eq_ignore_ascii_case(name))
+                    })
         }
         Err(_) => false,
     }
@@ -125,6 +132,7 @@ async fn read(payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
 /// (nor property name) may contain U+0000 — PostgreSQL cannot store it, so neither backend
 /// accepts it. Every other character, control characters included, is stored as it is sent.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = &*integral_negative_zero(bytes);
     // Every body is an object: a well-formed array is the wrong shape, whatever serde would make
     // of it as a struct's fields in order.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
@@ -173,6 +181,34 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     Ok(value)
+}
+
+/// `bytes` with each number `-0` written `0` (its sign a space, so that positions stay): `-0` is
+/// an integer in JSON Schema's sense, which serde would read as the float `-0.0` and refuse
+/// where an integer belongs. Strings and numbers such as `-0.5` or `-0e1` are left alone.
+fn integral_negative_zero(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut copy: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte == b'-'
+            && bytes.get(i + 1) == Some(&b'0')
+            && !bytes
+                .get(i + 2)
+                .is_some_and(|next| next.is_ascii_digit() || matches!(next, b'.' | b'e' | b'E'))
+        {
+            copy.get_or_insert_with(|| bytes.to_vec())[i] = b' ';
+        }
+    }
+    copy.map_or(std::borrow::Cow::Borrowed(bytes), std::borrow::Cow::Owned)
 }
 
 /// Where a document that parsed has an array in place of an object, named as
@@ -308,6 +344,28 @@ mod tests {
     }
 
     #[test]
+    fn negative_zero_is_the_integer_zero() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Numbers {
+            a: i32,
+            b: Vec<i64>,
+            c: String,
+            d: f64,
+        }
+        let numbers: Numbers =
+            parse(br#"{"a": -0, "b": [-0,-0 ,1], "c": "-0 \" -0", "d": -0.5}"#).unwrap();
+        assert_eq!(
+            (numbers.a, numbers.b, numbers.c.as_str()),
+            (0, vec![0, 0, 1], "-0 \" -0")
+        );
+        assert!((numbers.d + 0.5).abs() < f64::EPSILON);
+        // Still refused where they were: a fraction, an exponent, a leading zero.
+        for body in [r#"{"a": -0.0}"#, r#"{"a": -0e1}"#, r#"{"a": -01}"#] {
+            assert!(parse::<Numbers>(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
     fn arrays_in_place_of_objects_are_refused_naming_where() {
         assert_eq!(
             message(r#"[[{"Category":1}]]"#),
@@ -398,6 +456,9 @@ mod tests {
         for not_json in [
             "text/plain",
             "application/jsonx",
+            "application/json+xml",
+            "application/*+json",
+            "application/json; charset=utf-8; charset=latin1",
             "json",
             "text/json",
             "application/json; charset=utf-16",
