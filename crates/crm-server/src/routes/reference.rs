@@ -144,6 +144,7 @@ fn entity_type(req: &HttpRequest) -> Result<EntityType, ApiError> {
     responses(
         (status = 200, description = "The custom-field definitions.", body = Vec<CustomFieldDefinition>),
         (status = 400, description = "`entityType` is not contact, person or company.", body = Error),
+        (status = 404, description = "`entityType` is empty (`/api/2.0/crm//customfield/definitions`), which matches no route.", body = Error),
         CommonErrors,
     ),
     security(("apiKey" = [])),
@@ -176,6 +177,7 @@ pub async fn list_custom_fields(
     responses(
         (status = 201, description = "The new custom-field definition.", body = CustomFieldDefinition),
         (status = 400, description = "The body is malformed (or has anything after the JSON value), a field is invalid (blank, over its limit, or containing the character U+0000), or `entityType` is not contact, person or company; the message names the field.", body = Error),
+        (status = 404, description = "`entityType` is empty (`/api/2.0/crm//customfield`), which matches no route.", body = Error),
         (status = 403, description = "The caller is not an administrator.", body = Error),
         CommonErrors,
         BodyErrors,

@@ -12,7 +12,10 @@ use crate::error::ApiError;
 #[allow(dead_code)] // only documents responses
 pub enum CommonErrors {
     /// Unauthorized: the API key is missing, unknown or revoked.
-    #[response(status = 401)]
+    #[response(
+        status = 401,
+        headers(("WWW-Authenticate" = String, description = "`ApiKey`: the scheme the key is sent with."))
+    )]
     Unauthorized(Error),
     /// The Accept header excludes application/json.
     #[response(status = 406)]
@@ -20,10 +23,10 @@ pub enum CommonErrors {
     /// Too many requests: the API key is over its budget (`--rate-limit` requests per 10
     /// seconds), or the client address over its budget of requests with a missing, unknown or
     /// revoked key (`--bad-key-limit` per minute; then every request of that address waits,
-    /// before any key is looked up). Retry after `Retry-After` seconds. Every response of an
-    /// operation that takes a key carries `RateLimit-Policy` (`"key";q=500;w=10`: the budget)
-    /// and `RateLimit` (`"key";r=499;t=1`: what is left, and in how many seconds the budget is
-    /// whole again).
+    /// before any key is looked up). Retry after `Retry-After` seconds. While the per-key limit
+    /// is on (it is unless `--rate-limit 0`), every response of an operation that takes a key
+    /// carries `RateLimit-Policy` (`"key";q=500;w=10`: the budget) and `RateLimit`
+    /// (`"key";r=499;t=1`: what is left, and in how many seconds the budget is whole again).
     #[response(
         status = 429,
         headers(
@@ -53,8 +56,8 @@ pub enum BodyErrors {
     /// The body is over the size limit.
     #[response(status = 413)]
     TooLarge(Error),
-    /// The body is not declared as application/json (or `application/*+json`), is declared in
-    /// a charset other than UTF-8, or comes with a `Content-Encoding` (none is accepted; the
+    /// The body is not declared as application/json (or `application/…+json`), is declared in
+    /// a charset other than UTF-8, or comes with a `Content-Encoding` other than `identity` (the
     /// answer says `Accept-Encoding: identity`).
     #[response(status = 415)]
     NotJson(Error),
