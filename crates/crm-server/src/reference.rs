@@ -6,8 +6,7 @@ use crm_models::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::IntoCondition,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::IntoCondition,
 };
 
 use crate::{
@@ -103,6 +102,7 @@ pub async fn add_list_item(
                     &tx,
                     list_item::Column::Kind.eq(kind.stored()),
                     list_item::Column::SortOrder,
+                    ("SortOrder", kind.noun()),
                 )
                 .await?
             }
@@ -134,7 +134,9 @@ pub async fn add_list_item(
 }
 
 /// One past the largest `column` among the rows of `E` that `filter` selects; 0 when there are
-/// none. Where a new item goes when its request gives no position.
+/// none. Where a new item goes when its request gives no position; when the last is at
+/// `i32::MAX` there is no such place, and the request (`field`, an item called `noun`) gets a
+/// 422 asking for a position rather than a second item at the same one.
 ///
 /// On PostgreSQL the table is locked against other writers first (until `tx` ends), so that two
 /// items created at once do not both read the same largest value under READ COMMITTED: the
@@ -144,7 +146,8 @@ async fn after_last<E: EntityTrait>(
     tx: &DatabaseTransaction,
     filter: impl IntoCondition,
     column: E::Column,
-) -> Result<i32, DbErr> {
+    (field, noun): (&str, &str),
+) -> Result<i32, ApiError> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_unprepared(&format!(
             "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
@@ -152,15 +155,25 @@ async fn after_last<E: EntityTrait>(
         ))
         .await?;
     }
-    Ok(E::find()
+    let last = E::find()
         .filter(filter)
         .select_only()
         .column_as(column.max(), "max")
         .into_tuple::<Option<i32>>()
         .one(tx)
         .await?
-        .flatten()
-        .map_or(0, |max| max.saturating_add(1)))
+        .flatten();
+    last.map_or(Some(0), |max| max.checked_add(1))
+        .ok_or_else(|| {
+            ApiError::unprocessable_field(
+                field,
+                format!(
+                    "the last {noun} of the list is at {}, so none can go after it: give a \
+                     {field}",
+                    i32::MAX
+                ),
+            )
+        })
 }
 
 fn definition(model: custom_field::Model) -> Result<CustomFieldDefinition, ApiError> {
@@ -230,6 +243,7 @@ pub async fn add_custom_field_in(
                 tx,
                 custom_field::Column::EntityType.eq(custom_field::stored(entity)),
                 custom_field::Column::Position,
+                ("Position", "custom field"),
             )
             .await?
         }

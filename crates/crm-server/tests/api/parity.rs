@@ -273,6 +273,56 @@ async fn simultaneous_creates_without_a_position_get_distinct_ones(backend: Back
     }
 }
 
+/// When a list's last item is at the largest position, an item created without one has no place
+/// after it: 422 naming the property, and nothing is created.
+async fn a_list_ending_at_the_largest_position_asks_for_one(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let client = reqwest::Client::new();
+    for (path, name, position, base) in [
+        (
+            "/api/2.0/crm/contact/status",
+            "Title",
+            "SortOrder",
+            json!({}),
+        ),
+        ("/api/2.0/crm/contact/type", "Title", "SortOrder", json!({})),
+        (
+            "/api/2.0/crm/company/customfield",
+            "Label",
+            "Position",
+            json!({"FieldType": 0}),
+        ),
+    ] {
+        let post = |title: &str, at: Option<i32>| {
+            let mut body = base.clone();
+            body[name] = json!(title);
+            if let Some(at) = at {
+                body[position] = json!(at);
+            }
+            client
+                .post(app.url(path))
+                .header(header::AUTHORIZATION, &app.admin_key)
+                .json(&body)
+                .send()
+        };
+        let last = post("Last", Some(i32::MAX)).await.unwrap();
+        assert_eq!(last.status(), 201, "{path}");
+        let after = post("After", None).await.unwrap();
+        assert_eq!(after.status(), 422, "{path}");
+        let body: Value = after.json().await.unwrap();
+        assert_eq!(body["Code"], "invalid_field", "{body}");
+        assert!(
+            body["Message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{position}: ")),
+            "{body}"
+        );
+        let given = post("Given", Some(7)).await.unwrap();
+        assert_eq!(given.status(), 201, "{path}: a position given still works");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. U+0000 in every text property of every request body
 // ---------------------------------------------------------------------------------------------
@@ -1092,6 +1142,7 @@ crate::backend_tests!(
     writes_racing_a_delete_get_201_or_422_and_leave_no_orphans,
     simultaneous_creates_of_one_title_make_one_item,
     simultaneous_creates_without_a_position_get_distinct_ones,
+    a_list_ending_at_the_largest_position_asks_for_one,
     nul_in_any_text_property_is_a_400_naming_it,
     bytes_after_the_json_value_are_a_400_and_create_nothing,
     database_errors_through_db_write_map_alike,
