@@ -167,12 +167,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     if let Some(path) = array_for_object(bytes) {
-        let message = if path == "." {
-            "the body is not valid: an array where a JSON object belongs".to_owned()
-        } else {
-            format!("{path}: an array where a JSON object belongs")
-        };
-        return Err(ApiError::bad_request("invalid_body", message));
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("{path}: an array where a JSON object belongs"),
+        ));
     }
     if let Some(path) = nul_path(bytes) {
         return Err(ApiError::invalid_field(
@@ -214,13 +212,12 @@ fn integral_negative_zero(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 /// Where a document that parsed has an array in place of an object, named as
 /// `serde_path_to_error` names properties: serde takes a struct from an array of its fields in
 /// order (`["Jane"]` for `{"FirstName": "Jane"}`), which the API's schemas do not allow. Every
-/// request body is an object and holds objects only as items of arrays, never arrays of arrays,
-/// so what is looked for is the body as an array or an array inside an array.
+/// request body is an object (a body that is an array is refused before it is parsed) and holds
+/// objects only as items of arrays, never arrays of arrays, so what is looked for is an array
+/// inside an array.
 fn array_for_object(bytes: &[u8]) -> Option<String> {
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'[') => return Some(".".to_owned()),
-        _ if !bytes.contains(&b'[') => return None,
-        _ => {}
+    if !bytes.contains(&b'[') {
+        return None;
     }
     let document: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
