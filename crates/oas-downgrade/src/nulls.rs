@@ -27,21 +27,12 @@ use crate::Object;
 /// Keys whose values are data, not schemas: never rewritten.
 const DATA: &[&str] = &["example", "examples", "default", "enum", "const"];
 
-/// Keys that annotate a schema; they stay on the outer schema.
+/// Keys that stay on the outer schema: the annotations, and what describes the schema as a
+/// whole (`xml`, `discriminator`).
 fn is_annotation(key: &str) -> bool {
-    matches!(
-        key,
-        "title"
-            | "description"
-            | "example"
-            | "default"
-            | "deprecated"
-            | "readOnly"
-            | "writeOnly"
-            | "externalDocs"
-            | "xml"
-            | "discriminator"
-    ) || key.starts_with("x-")
+    crate::ANNOTATIONS.contains(&key)
+        || matches!(key, "xml" | "discriminator")
+        || key.starts_with("x-")
 }
 
 /// The alternative that admits `null` alone.
