@@ -100,6 +100,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(meta::head_as_get))
                 .wrap(from_fn(meta::json_not_found))
                 .wrap(from_fn(move |req, next| abandon_after(timeout, req, next)))
                 .wrap(Condition::new(metrics, from_fn(crate::metrics::observe)))

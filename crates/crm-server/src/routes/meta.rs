@@ -7,7 +7,7 @@ use actix_web::{
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     guard,
-    http::{StatusCode, header},
+    http::{Method, StatusCode, header},
     middleware::Next,
     web,
 };
@@ -237,6 +237,29 @@ impl actix_web::ResponseError for Secured {
         secure(response.headers_mut(), self.csp);
         response
     }
+}
+
+/// Middleware: `HEAD` of what is served around the API — Swagger UI and its files, the
+/// document, the redirects, the pictures — is answered by its `GET` route: the same head,
+/// without the body (RFC 9110 §9.3.2; actix-web leaves out the body of any answer to a `HEAD`).
+/// The API's paths have `HEAD` routes of their own (`routes::Endpoint`).
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD && around_the_api(req.path()) {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
+
+/// Whether `path` is one of [`configure`]'s routes.
+fn around_the_api(path: &str) -> bool {
+    path == "/"
+        || path == "/swagger-ui"
+        || path.starts_with(SWAGGER_UI_PATH)
+        || path == OPENAPI_JSON_PATH
+        || path.starts_with(PICTURES.trim_end_matches("{name}"))
 }
 
 /// Middleware: a 404 without a body (Swagger UI's, for a file it does not have) gets the JSON

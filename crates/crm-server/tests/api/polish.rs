@@ -526,7 +526,53 @@ async fn json_bodies_are_read_by_media_type_and_limit(backend: Backend) {
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
+/// `HEAD` of what is served around the API — Swagger UI's page and files, the document, the
+/// redirects, a picture — answers as its `GET` does, without a body.
+async fn head_around_the_api_answers_as_get_does(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    for path in [
+        "/",
+        "/swagger-ui",
+        "/swagger-ui/",
+        "/swagger-ui/swagger-ui.css",
+        "/api-docs/openapi.json",
+        "/images/person_40.svg",
+        "/images/nothing.svg",
+        "/swagger-ui/nothing.js",
+    ] {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let get = client.get(app.url(path)).send().await.unwrap();
+        let head = client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_ne!(get.status(), StatusCode::METHOD_NOT_ALLOWED, "GET {path}");
+        for name in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::LOCATION,
+        ] {
+            assert_eq!(
+                head.headers().get(&name),
+                get.headers().get(&name),
+                "HEAD {path}: {name}"
+            );
+        }
+        assert_eq!(
+            raw_body_of_head(&app, path).await,
+            b"",
+            "HEAD {path}: no body"
+        );
+    }
+    // Elsewhere a `HEAD` is not taken for a `GET`: a path that only deletes is a 405.
+    let (status, headers, _) = send(&app, Method::HEAD, "/api/2.0/crm/contact/trash/1", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(headers.get(header::ALLOW).is_some());
+}
+
 crate::backend_tests!(
+    head_around_the_api_answers_as_get_does,
     the_server_routes_exactly_the_documented_paths_and_methods,
     contact_ids_may_have_leading_zeros,
     every_response_carries_the_security_headers,
