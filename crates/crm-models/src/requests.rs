@@ -354,21 +354,26 @@ fn hyphenated_uuids<'de, D: serde::Deserializer<'de>>(
         .collect())
 }
 
-/// An optional time written as RFC 3339 has it (two-digit month, day, hour, minute and
-/// second; four-digit year): chrono's own parsing also takes `2020-1-1T0:0:0Z`.
+/// An optional time written as RFC 3339's `date-time` has it (two-digit month, day, hour,
+/// minute and second; four-digit year; `T` between the date and the time): chrono's own
+/// parsing also takes a space there, which the schema's `date-time` format does not.
 fn rfc3339<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
     Option::<String>::deserialize(deserializer)?
         .map(|text| {
-            DateTime::parse_from_rfc3339(&text)
-                .map(|time| time.with_timezone(&Utc))
-                .map_err(|error| {
-                    serde::de::Error::custom(format!(
-                        "{} is not an RFC 3339 time: {error}",
-                        quoted(&text)
-                    ))
-                })
+            let not = |why: &dyn std::fmt::Display| {
+                serde::de::Error::custom(format!(
+                    "{} is not an RFC 3339 time: {why}",
+                    quoted(&text)
+                ))
+            };
+            let time = DateTime::parse_from_rfc3339(&text).map_err(|error| not(&error))?;
+            // Parsed, so the date is the ten bytes `YYYY-MM-DD` and the separator follows.
+            if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+                return Err(not(&"a `T` must separate the date and the time"));
+            }
+            Ok(time.with_timezone(&Utc))
         })
         .transpose()
 }

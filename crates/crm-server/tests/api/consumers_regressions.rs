@@ -402,6 +402,8 @@ async fn task_deadlines_are_rfc3339_years_and_late_alike(backend: Backend) {
         "+10000-01-01T00:00:00Z",
         "-0001-12-31T00:00:00Z",
         "2020-1-1T0:0:0Z",
+        // The schema's `date-time` has a `T` between the date and the time.
+        "2026-12-01 09:00:00Z",
     ] {
         let (status, body) = post_task(&app, contact, deadline).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{deadline}: {body}");
