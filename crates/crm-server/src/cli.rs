@@ -101,8 +101,9 @@ struct ServeArgs {
     #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
     /// How long a request may take before it is abandoned with a 503 (its transaction rolls
-    /// back). A PostgreSQL delete already sent is not abandoned: it waits for locks at most
-    /// until then, and its answer is sent.
+    /// back). A write whose commit was sent is not abandoned: its answer is sent. Nor is a
+    /// PostgreSQL delete already sent: it waits for locks at most until then, and its answer is
+    /// sent.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_parser = above_zero)]
     request_timeout: Duration,
     /// How long deleted contacts stay restorable in the trash (e.g. `30days`, `12h`; at most 100

@@ -10,6 +10,8 @@
 //! abandoned: the answer says what happened — the delete, or a 503 because the database gave up
 //! waiting for a lock at the deadline, with nothing kept.
 //!
+//! A transaction's commit is such a statement too ([`committing`]): once sent, it is awaited.
+//!
 //! The deadline is a task-local value that [`run`] sets around the request's future, so the
 //! code in between does not pass it along.
 
@@ -85,6 +87,22 @@ pub fn sending_final_statement() -> Result<LockWait, Duration> {
             Ok(LockWait::AtMost(left))
         })
         .unwrap_or(Ok(LockWait::Unbounded))
+}
+
+/// Marks the request as waiting for a commit about to be sent: from here on the request waits
+/// for its answer, even past the deadline, instead of being abandoned with a 503 that says
+/// nothing was kept while the commit goes on and takes effect. (A commit waits for no lock: it
+/// takes the time it takes to write.)
+pub fn committing() {
+    let _ = DEADLINE.try_with(|deadline| deadline.sent.store(true, Ordering::Release));
+}
+
+/// Whether the request this runs in is past its deadline; `false` outside a request. A write
+/// whose commit failed past the deadline is not tried again.
+pub fn passed() -> bool {
+    DEADLINE
+        .try_with(|deadline| Instant::now() >= deadline.at)
+        .unwrap_or(false)
 }
 
 /// The request timeout of the request this runs in, if any.

@@ -88,7 +88,9 @@ impl Deref for Tx {
 ///   a pooled connection while it waits for another writer), then `BEGIN IMMEDIATE`; on
 ///   PostgreSQL a plain `BEGIN` (READ COMMITTED).
 /// - Should the caller's future be dropped half-way (a request timeout), the rollback is still
-///   finished before the turn is given up, in a task of its own.
+///   finished before the turn is given up, in a task of its own. Once the commit is sent the
+///   request is not abandoned any more ([`crate::deadline::committing`]): it waits for the
+///   commit's answer.
 pub async fn write<T, E, F, Fut>(db: &DatabaseConnection, mut work: F) -> Result<T, E>
 where
     E: WriteError,
@@ -140,9 +142,11 @@ where
 }
 
 /// Whether a write that failed with `error` on its attempt number `attempt` runs again: when a
-/// new attempt may succeed and fewer than [`WRITE_ATTEMPTS`] ran. Pauses first, longer each time.
+/// new attempt may succeed, fewer than [`WRITE_ATTEMPTS`] ran and the request (if it runs in one)
+/// is not past its deadline — a request that awaited its commit past the deadline is not
+/// abandoned any more, so it must not start over. Pauses first, longer each time.
 async fn another_attempt<E: WriteError>(error: &E, attempt: &mut u32) -> bool {
-    if *attempt >= WRITE_ATTEMPTS || !error.is_retryable() {
+    if *attempt >= WRITE_ATTEMPTS || !error.is_retryable() || crate::deadline::passed() {
         return false;
     }
     tracing::debug!(attempt, "a write met a serialization failure or a deadlock");
@@ -199,6 +203,8 @@ impl WriteTransaction {
                 "a unit of work kept its transaction; it was not committed".to_owned(),
             ));
         };
+        // Once sent, a commit may take effect whatever happens to the request: it is awaited.
+        crate::deadline::committing();
         tx.commit().await?;
         if let Some((writes, _)) = &self.sqlite {
             writes.committed.notify_one();
