@@ -97,6 +97,13 @@ pub fn committing() {
     let _ = DEADLINE.try_with(|deadline| deadline.sent.store(true, Ordering::Release));
 }
 
+/// The time left before the deadline of the request this runs in; `None` outside a request.
+pub fn time_left() -> Option<Duration> {
+    DEADLINE
+        .try_with(|deadline| deadline.at.saturating_duration_since(Instant::now()))
+        .ok()
+}
+
 /// Whether the request this runs in is past its deadline; `false` outside a request. A write
 /// whose commit failed past the deadline is not tried again.
 pub fn passed() -> bool {

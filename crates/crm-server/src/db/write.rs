@@ -16,8 +16,8 @@ use std::{
 };
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex as AsyncMutex, Notify, OwnedMutexGuard};
 
@@ -175,6 +175,21 @@ impl WriteTransaction {
             None
         };
         let tx = db.begin_with_options(write_transaction()).await?;
+        if db.get_database_backend() == DbBackend::Postgres
+            && let Some(left) = crate::deadline::time_left()
+        {
+            // A lock wait ends by the request's deadline (PostgreSQL then fails the statement,
+            // and the request answers 503 `request_timeout`). Without it, a request abandoned
+            // at its deadline would keep waiting — its rollback queued behind the statement,
+            // its connection and locks held (the trash's turn, shared by every instance) —
+            // until whatever holds the lock lets go.
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('lock_timeout', $1, true)",
+                [format!("{}ms", left.as_millis().clamp(1, i32::MAX as u128)).into()],
+            ))
+            .await?;
+        }
         Ok(Self {
             tx: Some(Arc::new(tx)),
             sqlite,

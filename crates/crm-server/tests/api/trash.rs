@@ -2345,6 +2345,54 @@ async fn a_delete_waiting_for_a_lock_released_in_time_deletes(backend: Backend) 
     other.close().await.ok();
 }
 
+/// PostgreSQL: a restore that waits past its deadline for a lock held outside the service
+/// answers 503 and lets go of the trash's turn at its deadline, not when the lock is released:
+/// a restore of another contact, sent after that 503, is served while the lock is still held.
+/// Before, the abandoned restore's statement went on waiting, its rollback queued behind it,
+/// and every restore and erasure of every instance waited with it.
+#[tokio::test]
+async fn postgres_a_restore_past_its_deadline_lets_go_of_the_trash() {
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = Duration::from_millis(1_000);
+    })
+    .await;
+    let key = app.admin_key.clone();
+    let acme = company(&app.db, app.admin.id, "Acme").await;
+    let jane = person(&app.db, app.admin.id, "Jane", Some(acme)).await;
+    let john = person(&app.db, app.admin.id, "John", None).await;
+    for id in [jane, john] {
+        let (status, body) = delete_one(&app, &key, id).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Jane's restore links her to Acme again, which needs a lock on Acme's row.
+    let (other, holder) = hold_what_a_delete_needs(&app, acme).await;
+    sea_orm::ConnectionTrait::execute_raw(
+        &holder,
+        Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT 1 FROM contacts WHERE id = {acme} FOR UPDATE"),
+        ),
+    )
+    .await
+    .unwrap();
+    let (status, body) = restore(&app, &key, jane).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["Code"], "request_timeout", "{body}");
+    let (status, body) = restore(&app, &key, john).await;
+    assert_eq!(status, 200, "served while Acme is still locked: {body}");
+    holder.commit().await.unwrap();
+    assert!(
+        in_trash(&app.db, jane).await,
+        "the abandoned restore kept nothing"
+    );
+    let (status, body) = restore(&app, &key, jane).await;
+    assert_eq!(status, 200, "{body}");
+    other.close().await.ok();
+}
+
 /// PostgreSQL: a batch whose contacts are each held by another transaction waits for them, in
 /// all, no longer than the request's time — not the time left for each — then answers 503 and
 /// keeps nothing, the contact it did lock included.
