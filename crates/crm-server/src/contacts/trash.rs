@@ -346,7 +346,9 @@ pub async fn restore(
     .await
 }
 
-/// The IDs among `ids` that exist in `E`'s `column`.
+/// The IDs among `ids` that exist in `E`'s `column`, read `FOR KEY SHARE` on PostgreSQL: a
+/// row being deleted meanwhile is waited for and then not found (so what refers to it is
+/// dropped, never a foreign-key failure), and one found stays until the restore commits.
 async fn existing<E: EntityTrait, V>(
     tx: &DatabaseTransaction,
     column: E::Column,
@@ -362,6 +364,7 @@ where
         .select_only()
         .column(column)
         .filter(column.is_in(ids))
+        .lock(LockType::KeyShare)
         .into_tuple::<V>()
         .all(tx)
         .await?

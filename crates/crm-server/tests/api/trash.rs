@@ -1307,6 +1307,54 @@ async fn a_restore_drops_what_is_gone_meanwhile_and_creates_gone_tags_again(back
     .await;
 }
 
+/// PostgreSQL: a status and a custom field deleted by a transaction that commits while the
+/// restore runs are dropped too, not a foreign-key 422: the restore reads what it refers to
+/// `FOR KEY SHARE`, so it waits for the delete and then finds them gone. (On SQLite a write
+/// transaction has the file to itself from its `BEGIN`.)
+#[tokio::test]
+async fn postgres_what_goes_while_a_restore_runs_is_dropped_too() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    bounded(async move {
+        let app = TestApp::spawn_on(backend).await;
+        let db = &app.db;
+        let (reader, _) = app.member("Rita Reader").await;
+        let (id, _) = fixtures::full_person(db, &app.admin, &reader).await;
+        let before = get_ok(&app, &app.admin_key, id).await;
+        assert_eq!(delete_one(&app, &app.admin_key, id).await.0, 200);
+        let status_id = before["ContactStatus"]["ID"].as_i64().unwrap();
+        let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+        let remover = other.begin().await.unwrap();
+        remover
+            .execute_unprepared(&format!(
+                "DELETE FROM list_items WHERE id = {status_id}; \
+                 DELETE FROM custom_fields WHERE label = 'Notes'"
+            ))
+            .await
+            .unwrap();
+        let commit = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            remover.commit().await.unwrap();
+        });
+        let (status, restored) = restore(&app, &app.admin_key, id).await;
+        commit.await.unwrap();
+        assert_eq!(status, 200, "{restored}");
+        let mut expected = before.clone();
+        expected["CustomFields"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|field| field["Label"] != "Notes");
+        expected["ContactStatus"] = Value::Null;
+        assert_eq!(restored, expected, "the value and the status dropped");
+        assert_eq!(orphans(db).await, 0);
+        other.close().await.ok();
+    })
+    .await;
+}
+
 /// Every contact has a creator, so a creator gone meanwhile cannot be dropped: the restore is
 /// refused with a client error (not a 500), the same on both backends, and the entry stays in
 /// the trash, whole, to be restored later or erased.
