@@ -73,8 +73,8 @@ struct DbArgs {
     /// Database URL: `sqlite:PATH` (created when missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL)]
     database_url: String,
-    /// Most database connections the pool opens.
-    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Most database connections the pool opens, 1 to 10000.
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     db_max_connections: u32,
     /// How long opening a database connection may take (e.g. `5s`, `500ms`).
     #[arg(long, env = "CRM_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = above_zero)]
@@ -97,8 +97,8 @@ impl DbArgs {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: `HOST:PORT` (`0.0.0.0:8080`, `[::1]:8080`, `localhost:8080`).
+    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080", value_parser = socket_address)]
     bind: String,
     /// How long a request may take before it is abandoned with a 503 (its transaction rolls
     /// back). A write whose commit was sent is not abandoned: its answer is sent. Nor is a
@@ -224,9 +224,17 @@ pub fn run() -> ExitCode {
 }
 
 /// Logs to stderr at `RUST_LOG`'s level, or `default_level`; in colour only on a terminal.
+/// Whatever the level, not the PostgreSQL driver's warning about a connect parameter it does
+/// not know, which prints the parameter's value (a password under a name it does not know):
+/// `db::connect` warns of those by name.
 fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
+        .add_directive(
+            "sqlx_postgres::options::parse=error"
+                .parse()
+                .expect("a valid directive"),
+        );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -253,6 +261,17 @@ fn above_zero(text: &str) -> Result<std::time::Duration, String> {
         Ok(duration) if duration.is_zero() => Err("must be above zero".to_owned()),
         Ok(duration) => Ok(duration),
         Err(error) => Err(error.to_string()),
+    }
+}
+
+/// An address to listen on, `HOST:PORT`, checked (and its host looked up) before anything else
+/// happens: a bad one is a usage error, not a failure after the database was opened.
+fn socket_address(text: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    match text.to_socket_addrs().map(|mut addresses| addresses.next()) {
+        Ok(Some(_)) => Ok(text.to_owned()),
+        Ok(None) => Err("names no address".to_owned()),
+        Err(error) => Err(format!("is not HOST:PORT ({error})")),
     }
 }
 

@@ -225,6 +225,17 @@ pub fn redact(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return redact_text(url);
     };
+    if parsed.password().is_none() {
+        // A password with an unencoded `#`, `/` or `?` parses as a host and a port followed
+        // by a fragment, path or query that holds the rest of it and the `@`: masked as text.
+        let masked = redact_text(url);
+        if masked != url {
+            return match url::Url::parse(&masked) {
+                Ok(reparsed) if reparsed.password().is_some() => redact(&masked),
+                _ => masked,
+            };
+        }
+    }
     let mut changed = false;
     if parsed.password().is_some() {
         let _ = parsed.set_password(Some("***"));
@@ -302,6 +313,19 @@ mod tests {
         assert!(message.starts_with("cannot open the database mysql://root:***@h/x: "));
         for (broken, masked) in [
             ("postgres://crm:s3cr#t@db/crm", "postgres://crm:***@db/crm"),
+            // Parsed as a host `crm` and a port, then a fragment, a path or a query.
+            (
+                "postgres://crm:1#ss@db:5432/crm",
+                "postgres://crm:***@db:5432/crm",
+            ),
+            (
+                "postgres://crm:123/45@db:5432/crm",
+                "postgres://crm:***@db:5432/crm",
+            ),
+            (
+                "postgres://crm:12?x@db/crm?password=y",
+                "postgres://crm:***@db/crm?password=***",
+            ),
             (
                 "postgres://crm:secret@/crm?host=/run/postgresql",
                 "postgres://crm:***@/crm?host=/run/postgresql",

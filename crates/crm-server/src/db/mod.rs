@@ -109,6 +109,40 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(5);
 /// heard of no write (writes that do not go through [`write`]).
 const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
+/// The query parameters of a PostgreSQL URL that its driver ignores (sqlx-postgres 0.9 knows
+/// these, and warns of the others with their values, which the log leaves out).
+fn unknown_postgres_parameters(url: &str) -> Vec<String> {
+    const KNOWN: [&str; 17] = [
+        "sslmode",
+        "ssl-mode",
+        "sslrootcert",
+        "ssl-root-cert",
+        "ssl-ca",
+        "sslcert",
+        "ssl-cert",
+        "sslkey",
+        "ssl-key",
+        "statement-cache-capacity",
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "application_name",
+    ];
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    parsed
+        .query_pairs()
+        .map(|(key, _)| key.into_owned())
+        .filter(|key| {
+            !KNOWN.contains(&key.as_str()) && key != "options" && !key.starts_with("options[")
+        })
+        .collect()
+}
+
 /// Opens the pool. SQLite files are created when missing and every SQLite connection runs with
 /// foreign keys enforced, WAL journaling and a busy timeout.
 ///
@@ -126,6 +160,11 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         return Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
             "a SQLite database needs a file: sqlite:PATH (e.g. sqlite:crm.db)".to_owned(),
         )));
+    }
+    if !sqlite {
+        for key in unknown_postgres_parameters(&config.url) {
+            tracing::warn!(%key, "ignoring unrecognized connect parameter (its value not shown)");
+        }
     }
     let mut options = ConnectOptions::new(config.url.clone());
     options
@@ -241,5 +280,20 @@ pub async fn connect_and_migrate(config: &DbConfig) -> Result<DatabaseConnection
         }
         tracing::debug!(%error, "another process is setting up the database; trying again");
         tokio::time::sleep(SETUP_RETRY_PAUSE).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unknown_postgres_parameters_are_named() {
+        assert_eq!(
+            super::unknown_postgres_parameters(
+                "postgres://crm@db/crm?sslmode=require&PASSWORD=S3cret&options[search_path]=a\
+                 &options=-c%20x%3D1&sslmod=disable&application_name=crm"
+            ),
+            ["PASSWORD", "sslmod"]
+        );
+        assert!(super::unknown_postgres_parameters("postgres://crm@db/crm").is_empty());
     }
 }

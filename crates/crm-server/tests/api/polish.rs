@@ -808,6 +808,11 @@ mod cli {
             vec!["serve", "--workers", "513"],
             vec!["serve", "--request-timeout", "0s"],
             vec!["serve", "--key-cache-ttl", "1000years"],
+            vec!["serve", "--bind", "127.0.0.1:99999"],
+            vec!["serve", "--bind", "nonsense"],
+            vec!["serve", "--bind", ""],
+            vec!["users", "list", "--db-max-connections", "4294967295"],
+            vec!["serve", "--db-max-connections", "10001"],
         ] {
             let output = cli.run(&args);
             assert_eq!(output.status.code(), Some(2), "{args:?}");
