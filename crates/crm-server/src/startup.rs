@@ -88,6 +88,7 @@ impl Application {
             limits: config.limits.clone(),
             keys: keys.clone(),
             metrics: config.metrics,
+            acquire_timeout: config.database.acquire_timeout,
         });
         let metrics = config.metrics;
         if metrics {

@@ -22,4 +22,7 @@ pub struct AppState {
     pub keys: crate::keycache::KeyCache,
     /// Whether `/metrics` answers (else it is a 404).
     pub metrics: bool,
+    /// How long a request waits for a pooled connection; also what `/healthz` waits for the
+    /// database's answer.
+    pub acquire_timeout: std::time::Duration,
 }

@@ -244,9 +244,19 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     .await
 }
 
-/// Whether the database answers a trivial query now.
-pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.ping().await.is_ok()
+/// Whether the database can serve now: a query of the table every keyed request reads answers
+/// within `within` (the acquire timeout). A database that hangs instead of refusing is down,
+/// and so is one that answers without the service's tables (emptied, or replaced by an empty
+/// one, under the running server).
+pub async fn ping(db: &DatabaseConnection, within: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(
+            within,
+            db.execute_unprepared("SELECT 1 FROM api_keys WHERE 1 = 0")
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }
 
 /// How long a process that starts on a SQLite file another process is setting up waits between

@@ -80,8 +80,8 @@ async fn picture(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// Check the service's health
 ///
 /// Reports whether the service can serve requests, which needs its database: 200 when a query
-/// to the database succeeds now, 503 when it does not. Needs no API key; meant for load
-/// balancers and orchestrators.
+/// of the service's tables succeeds now, 503 when it fails or gets no answer within the
+/// database acquire timeout. Needs no API key; meant for load balancers and orchestrators.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -89,12 +89,12 @@ async fn picture(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     tag = "Service",
     responses(
         (status = 200, description = "The service and its database are up.", body = Health),
-        (status = 503, description = "The database cannot be reached.", body = Health),
+        (status = 503, description = "The database cannot be reached, does not answer within the acquire timeout, or lacks the service's tables.", body = Health),
     ),
     security(),
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    if db::ping(&state.db).await {
+    if db::ping(&state.db, state.acquire_timeout).await {
         HttpResponse::Ok().json(Health {
             status: "ok".to_owned(),
             database: "up".to_owned(),

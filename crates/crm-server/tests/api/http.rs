@@ -340,7 +340,103 @@ async fn postgres_a_slow_commit_is_awaited_and_answered() {
     assert_eq!(kept, 1);
 }
 
+/// `/healthz` says the database is down when the service's tables are gone from it (a database
+/// emptied or replaced under the running server), not only when it cannot be reached: every
+/// keyed request would fail.
+async fn health_is_down_without_the_services_tables(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+
+    let app = TestApp::spawn_on(backend).await;
+    let health = || async {
+        let response = reqwest::get(app.url("/healthz")).await.unwrap();
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.unwrap())
+    };
+    assert_eq!(health().await.0, StatusCode::OK);
+    app.db
+        .execute_unprepared("DROP TABLE api_keys")
+        .await
+        .unwrap();
+    let (status, body) = health().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"Status": "unavailable", "Database": "down"})
+    );
+}
+
+/// PostgreSQL: a database that stops answering (here a proxy in front of it stops passing
+/// bytes on) is down for `/healthz` within the acquire timeout, not at the request timeout.
+#[tokio::test]
+async fn postgres_health_is_down_within_the_acquire_timeout_when_the_database_hangs() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream, tcp::OwnedReadHalf, tcp::OwnedWriteHalf};
+
+    async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, frozen: Arc<AtomicBool>) {
+        let mut buffer = [0_u8; 8192];
+        loop {
+            let n = match from.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if frozen.load(Ordering::Acquire) {
+                // Hold both ends open, passing nothing on.
+                std::future::pending::<()>().await;
+            }
+            if to.write_all(&buffer[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let frozen = Arc::new(AtomicBool::new(false));
+    let target = Arc::new(std::sync::Mutex::new(String::new()));
+    let app = TestApp::spawn_with(backend, |config| {
+        let mut url = url::Url::parse(&config.database.url).unwrap();
+        *target.lock().unwrap() =
+            format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        url.set_port(Some(proxy_port)).unwrap();
+        config.database.url = url.to_string();
+        config.database.acquire_timeout = std::time::Duration::from_secs(1);
+        config.request_timeout = std::time::Duration::from_secs(20);
+        let (target, frozen) = (target.lock().unwrap().clone(), frozen.clone());
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = proxy.accept().await {
+                let outbound = TcpStream::connect(&target).await.unwrap();
+                let (in_read, in_write) = inbound.into_split();
+                let (out_read, out_write) = outbound.into_split();
+                tokio::spawn(pump(in_read, out_write, frozen.clone()));
+                tokio::spawn(pump(out_read, in_write, frozen.clone()));
+            }
+        });
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let health = client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    frozen.store(true, Ordering::Release);
+    let started = std::time::Instant::now();
+    let health = client.get(app.url("/healthz")).send().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        health.json::<serde_json::Value>().await.unwrap()["Database"],
+        "down"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
+
 crate::backend_tests!(
+    health_is_down_without_the_services_tables,
     a_request_timed_out_while_committing_says_what_was_kept,
     a_request_over_the_timeout_gets_503,
     bad_requests_get_json_errors,
