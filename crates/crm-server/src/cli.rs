@@ -200,9 +200,44 @@ enum KeysCommand {
     },
 }
 
+/// Exits as clap does on a usage error (or after `--help`, `--version`), except that a usage
+/// error's message, which quotes the value given, shows its control characters (but line
+/// breaks) escaped: a value refused for them must not restyle the terminal anyway.
+fn usage(error: &clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        error.exit();
+    }
+    eprint!("{}", usage_text(error));
+    std::process::exit(error.exit_code());
+}
+
+/// A usage error's message as [`usage`] prints it: without terminal styling (clap's own
+/// colours, or a value's escape sequences), with what is left [`unprintable`] escaped.
+fn usage_text(error: &clap::Error) -> String {
+    escaped(&error.render().to_string())
+}
+
+/// `text` with every character [`unprintable`] but its line breaks escaped (`\u{1b}`).
+fn escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c != '\n' && unprintable(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Parses the command line, runs the command, and reports an error as one line on stderr.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse_with_default(std::env::args_os()).unwrap_or_else(|error| error.exit());
+    let cli = Cli::parse_with_default(std::env::args_os()).unwrap_or_else(|error| usage(&error));
     // The server logs a line per request; an administration command only what went wrong
     // (not the migrations it runs on the way).
     let serving = matches!(cli.command, Command::Serve(_));
@@ -617,6 +652,32 @@ mod tests {
         let args = serve_args(&["crm-server", "--key-cache-ttl", "250ms"]).expect("250ms");
         assert_eq!(args.key_cache_ttl, Duration::from_millis(250));
         assert!(serve_args(&["crm-server", "--key-cache-ttl", "soon"]).is_err());
+    }
+
+    #[test]
+    fn a_refused_value_is_quoted_without_what_would_restyle_a_terminal() {
+        for (label, shown) in [
+            ("x\u{1b}[31m", "'x'"),
+            ("Bob\u{202E}nimda", "'Bob\\u{202e}nimda'"),
+            ("a\u{2028}b", "'a\\u{2028}b'"),
+        ] {
+            let error = Cli::parse_with_default([
+                "crm-server",
+                "keys",
+                "create",
+                "--user",
+                "1F0C0000-0000-0000-0000-000000000000",
+                "--label",
+                label,
+            ])
+            .expect_err("refused");
+            let text = usage_text(&error);
+            assert!(
+                !text.chars().any(|c| c != '\n' && unprintable(c)),
+                "{text:?}"
+            );
+            assert!(text.contains(shown), "{text:?}");
+        }
     }
 
     #[test]
