@@ -236,10 +236,48 @@ pub async fn lock_for_setup(tx: &DatabaseTransaction) -> Result<(), DbErr> {
 
 /// Brings the schema up to date, in one write transaction that holds the set-up lock: instances
 /// starting together migrate one after the other, and a failed migration leaves nothing behind.
+///
+/// A database a newer version has migrated further (during a roll-out, or after a roll-back
+/// of the binary) is used as it is when it has every migration this version knows: migrations
+/// are backward compatible (`docs/operations.md`). One that also lacks some of them is refused.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     write(db, |tx| async move {
         lock_for_setup(&tx).await?;
-        migration::Migrator::up(&*tx, None).await
+        let applied: Vec<String> = migration::Migrator::get_migration_models(&*tx)
+            .await?
+            .into_iter()
+            .map(|model| model.version)
+            .collect();
+        let known: Vec<String> = migration::Migrator::migrations()
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .collect();
+        let newer: Vec<&str> = applied
+            .iter()
+            .filter(|version| !known.contains(version))
+            .map(String::as_str)
+            .collect();
+        if newer.is_empty() {
+            return migration::Migrator::up(&*tx, None).await;
+        }
+        let missing: Vec<&str> = known
+            .iter()
+            .filter(|version| !applied.contains(version))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(DbErr::Custom(format!(
+                "the database has migrations this version does not know ({}) but lacks some \
+                 it does ({}): it is not a version of this service's schema",
+                newer.join(", "),
+                missing.join(", ")
+            )));
+        }
+        tracing::info!(
+            newer = %newer.join(", "),
+            "the database was migrated by a newer version; using it as it is"
+        );
+        Ok(())
     })
     .await
 }

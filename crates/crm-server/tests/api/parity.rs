@@ -1138,7 +1138,46 @@ async fn the_bootstrap_key_is_checked_and_ignored_once_there_are_users(backend: 
     assert!(status.success(), "a clean stop: {status:?}");
 }
 
+/// A version of the service starts on a database a newer version migrated further (a roll-out
+/// under way, a roll-back of the binary): it has every migration this version knows, so it is
+/// used as it is. One that lacks a migration this version knows as well is refused.
+async fn an_older_version_starts_on_a_database_a_newer_one_migrated(backend: Backend) {
+    let (_scratch, url) = crate::helpers::scratch(&backend).await;
+    let config = DbConfig::new(url);
+    let db = db::connect_and_migrate(&config).await.expect("migrated");
+    db.execute_unprepared(
+        "INSERT INTO seaql_migrations (version, applied_at) \
+         VALUES ('m20991231_000099_from_the_future', 0)",
+    )
+    .await
+    .unwrap();
+    let again = db::connect_and_migrate(&config)
+        .await
+        .expect("a database migrated further is used as it is");
+    again.close().await.ok();
+    let last = crm_server::db::migration::Migrator::migrations()
+        .last()
+        .expect("migrations")
+        .name()
+        .to_owned();
+    db.execute_unprepared(&format!(
+        "DELETE FROM seaql_migrations WHERE version = '{last}'"
+    ))
+    .await
+    .unwrap();
+    let error = db::connect_and_migrate(&config)
+        .await
+        .expect_err("a migration this version knows is missing");
+    let message = error.to_string();
+    assert!(
+        message.contains("m20991231_000099_from_the_future") && message.contains(&last),
+        "{message}"
+    );
+    db.close().await.ok();
+}
+
 crate::backend_tests!(
+    an_older_version_starts_on_a_database_a_newer_one_migrated,
     writes_racing_a_delete_get_201_or_422_and_leave_no_orphans,
     simultaneous_creates_of_one_title_make_one_item,
     simultaneous_creates_without_a_position_get_distinct_ones,
