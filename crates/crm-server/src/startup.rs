@@ -87,7 +87,6 @@ impl Application {
             trash_retention: config.trash_retention,
             limits: config.limits.clone(),
             keys: keys.clone(),
-            metrics: config.metrics,
             acquire_timeout: config.database.acquire_timeout,
         });
         let metrics = config.metrics;
@@ -108,7 +107,7 @@ impl Application {
                 .wrap(from_fn(rate_limit_headers))
                 .wrap(from_fn(log_request))
                 .wrap(from_fn(meta::security_headers))
-                .configure(|cfg| routes::configure(cfg, &document))
+                .configure(|cfg| routes::configure(cfg, &document, metrics))
         })
         .listen(listener)?;
         if let Some(workers) = config.workers {

@@ -20,8 +20,6 @@ pub struct AppState {
     pub limits: crate::limits::Limits,
     /// The resolved API keys (`auth::Caller` looks here before the database).
     pub keys: crate::keycache::KeyCache,
-    /// Whether `/metrics` answers (else it is a 404).
-    pub metrics: bool,
     /// How long a request waits for a pooled connection; also what `/healthz` waits for the
     /// database's answer.
     pub acquire_timeout: std::time::Duration,

@@ -127,10 +127,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     ),
     security(),
 )]
-pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !state.metrics {
-        return not_found(req).await;
-    }
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(crate::metrics::CONTENT_TYPE)
         .body(crate::metrics::render(&state.db))

@@ -40,6 +40,9 @@ impl RouteLabel {
     }
 }
 
+/// Where the metrics are served (when they are on).
+const METRICS_PATH: &str = "/metrics";
+
 /// One documented path: the pattern actix matches and the handler of each method.
 pub struct Endpoint {
     pattern: &'static str,
@@ -160,15 +163,19 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/api/2.0/crm/settings/currency").on(Method::GET, reference::list_currencies),
         Endpoint::new("/api/2.0/crm/task").on(Method::POST, tasks::create_task),
         Endpoint::new("/healthz").on(Method::GET, meta::health),
-        Endpoint::new("/metrics").on(Method::GET, meta::metrics),
+        Endpoint::new(METRICS_PATH).on(Method::GET, meta::metrics),
     ]
 }
 
 /// Registers every route: the documented [`endpoints`], then what surrounds them
 /// ([`meta::configure`]: Swagger UI serving `document`, redirects, pictures, the JSON 404).
-pub fn configure(cfg: &mut web::ServiceConfig, document: &serde_json::Value) {
+/// Registers the documented endpoints (without `/metrics` when `metrics` is off: then it is an
+/// unknown route for every method) and what [`meta::configure`] serves.
+pub fn configure(cfg: &mut web::ServiceConfig, document: &serde_json::Value, metrics: bool) {
     for endpoint in endpoints() {
-        endpoint.register(cfg);
+        if metrics || endpoint.pattern() != METRICS_PATH {
+            endpoint.register(cfg);
+        }
     }
     meta::configure(cfg, document.clone());
 }

@@ -628,6 +628,16 @@ async fn the_off_switch_gives_404(backend: Backend) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["Code"], "route_not_found", "{body}");
     assert_eq!(body["Status"], 404, "{body}");
+    // Every method: the path is unknown, not one whose methods a 405 would list.
+    for method in [Method::POST, Method::HEAD, Method::DELETE] {
+        let response = reqwest::Client::new()
+            .request(method.clone(), format!("{}/metrics", server.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method}");
+        assert!(response.headers().get(header::ALLOW).is_none(), "{method}");
+    }
     let (status, _) = call(
         &server.address,
         KEY,
