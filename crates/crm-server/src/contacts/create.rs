@@ -180,8 +180,10 @@ impl Draft {
         self.tags = tags.into_iter().collect();
         let users: BTreeSet<Uuid> = self.access_list.iter().copied().collect();
         self.access_list = users.into_iter().collect();
+        // Upper case only: the code's length was checked as sent, and trimming a code of 3
+        // characters can only make it shorter (`"   "` is an unknown currency as sent).
         if let Some(code) = &mut self.currency {
-            *code = code.trim().to_ascii_uppercase();
+            *code = code.to_ascii_uppercase();
         }
         Ok(())
     }

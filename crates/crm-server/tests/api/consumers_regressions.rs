@@ -143,6 +143,18 @@ async fn unknown_references_are_422(backend: Backend) {
     // A currency code that is not 3 characters long breaks the schema: 400, not "unknown".
     let got = create_person(&app, json!({"FirstName": "Jane", "Currency": "EURO"})).await;
     assert_field_error(got, StatusCode::BAD_REQUEST, "Currency");
+    // Three characters, but not a code as sent: unknown, and named as sent (not trimmed).
+    for code in ["   ", " EU"] {
+        let (status, body) =
+            create_person(&app, json!({"FirstName": "Jane", "Currency": code})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let message = body["Message"].as_str().unwrap_or_default();
+        assert!(message.contains(&format!("{code:?}")), "{message}");
+    }
+    // Lower case is the same code.
+    let (status, body) = create_person(&app, json!({"FirstName": "Jane", "Currency": "eur"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["Currency"]["Abbreviation"], "EUR", "{body}");
 
     let doc = document(&app).await;
     for (path, method) in [
