@@ -220,31 +220,32 @@ async fn log_request(
 
 /// `url` with its secrets masked, for messages and logs: the password of its user
 /// (`postgres://crm:***@db/crm`) and the values of its `password` and `sslpassword` query
-/// parameters.
+/// parameters. Where a URL is ambiguous it masks more than the secret, never less: a password
+/// with an unencoded `#`, `/` or `?` parses as a host and a port followed by a fragment, path
+/// or query holding the rest of it and the `@`, so everything up to the last `@` after a `:`
+/// is masked too ([`redact_text`]) — also an `@` in a query value, which shows less of the URL.
 pub fn redact(url: &str) -> String {
+    redact_parsed(&redact_text(&redact_parsed(url)))
+}
+
+/// The password of `url`'s user and the values of its secret query parameters masked, as the
+/// URL parses; `url` as it is when it does not parse.
+fn redact_parsed(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
-        return redact_text(url);
+        return url.to_owned();
     };
-    if parsed.password().is_none() {
-        // A password with an unencoded `#`, `/` or `?` parses as a host and a port followed
-        // by a fragment, path or query that holds the rest of it and the `@`: masked as text.
-        let masked = redact_text(url);
-        if masked != url {
-            return match url::Url::parse(&masked) {
-                Ok(reparsed) if reparsed.password().is_some() => redact(&masked),
-                _ => masked,
-            };
-        }
-    }
     let mut changed = false;
-    if parsed.password().is_some() {
+    if parsed.password().is_some_and(|password| password != "***") {
         let _ = parsed.set_password(Some("***"));
         changed = true;
     }
     let secret = |name: &str| {
         name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("sslpassword")
     };
-    if parsed.query_pairs().any(|(name, _)| secret(&name)) {
+    if parsed
+        .query_pairs()
+        .any(|(name, value)| secret(&name) && value != "***")
+    {
         let pairs: Vec<(String, String)> = parsed
             .query_pairs()
             .map(|(name, value)| {
@@ -311,6 +312,26 @@ mod tests {
         let message = super::cannot_open("mysql://root:S3cret@h/x", &error).to_string();
         assert!(!message.contains("S3cret"), "{message}");
         assert!(message.starts_with("cannot open the database mysql://root:***@h/x: "));
+        // An `@` in the query: more is masked than the secret, never less.
+        for (url, secret) in [
+            (
+                "postgres://127.0.0.1:1/crm?user=admin@srv&password=TopSecret",
+                "TopSecret",
+            ),
+            (
+                "postgres://127.0.0.1:1/crm?password=abc@TopSecret",
+                "TopSecret",
+            ),
+            (
+                "postgres://127.0.0.1:5432/crm?user=postgres&password=Top@Secret",
+                "Secret",
+            ),
+            ("postgres://crm:12?MySecretTail@db:1/crm", "MySecretTail"),
+        ] {
+            let masked = super::redact(url);
+            assert!(!masked.contains(secret), "{url} → {masked}");
+            assert!(masked.contains("***"), "{url} → {masked}");
+        }
         for (broken, masked) in [
             ("postgres://crm:s3cr#t@db/crm", "postgres://crm:***@db/crm"),
             // Parsed as a host `crm` and a port, then a fragment, a path or a query.

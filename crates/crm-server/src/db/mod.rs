@@ -110,8 +110,10 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(5);
 const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
 /// The query parameters of a PostgreSQL URL that its driver ignores (sqlx-postgres 0.9 knows
-/// these, and warns of the others with their values, which the log leaves out).
-fn unknown_postgres_parameters(url: &str) -> Vec<String> {
+/// these, and warns of the others with their values, which the log leaves out): each by its
+/// name, or `None` when the name is not a plain one or the parameter holds an `@` — then the
+/// "query" may be the tail of a password with an unencoded `?` and the user info's `@`.
+fn unknown_postgres_parameters(url: &str) -> Vec<Option<String>> {
     const KNOWN: [&str; 17] = [
         "sslmode",
         "ssl-mode",
@@ -136,9 +138,14 @@ fn unknown_postgres_parameters(url: &str) -> Vec<String> {
     };
     parsed
         .query_pairs()
-        .map(|(key, _)| key.into_owned())
-        .filter(|key| {
-            !KNOWN.contains(&key.as_str()) && key != "options" && !key.starts_with("options[")
+        .filter(|(key, _)| {
+            !KNOWN.contains(&key.as_ref()) && key != "options" && !key.starts_with("options[")
+        })
+        .map(|(key, value)| {
+            let plain = key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            (plain && !key.is_empty() && !value.contains('@')).then(|| key.into_owned())
         })
         .collect()
 }
@@ -163,7 +170,17 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     }
     if !sqlite {
         for key in unknown_postgres_parameters(&config.url) {
-            tracing::warn!(%key, "ignoring unrecognized connect parameter (its value not shown)");
+            match key {
+                Some(key) => tracing::warn!(
+                    %key,
+                    "ignoring unrecognized connect parameter (its value not shown)"
+                ),
+                None => tracing::warn!(
+                    "ignoring unrecognized connect parameter (neither its name nor its value \
+                     shown: it may hold part of a password whose `#`, `/` or `?` is not \
+                     percent-encoded)"
+                ),
+            }
         }
     }
     let mut options = ConnectOptions::new(config.url.clone());
@@ -282,19 +299,25 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     .await
 }
 
-/// Whether the database can serve now: a query of the table every keyed request reads answers
-/// within `within` (the acquire timeout). A database that hangs instead of refusing is down,
+/// Whether the database can serve now: it says, within `within` (the acquire timeout), that it
+/// has the table every keyed request reads. A database that hangs instead of refusing is down,
 /// and so is one that answers without the service's tables (emptied, or replaced by an empty
-/// one, under the running server).
+/// one, under the running server). The question reads the catalog and takes no lock on the
+/// table, so a lock held on it (a migration, `VACUUM FULL`) does not make the check wait.
 pub async fn ping(db: &DatabaseConnection, within: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(
-            within,
-            db.execute_unprepared("SELECT 1 FROM api_keys WHERE 1 = 0")
-        )
-        .await,
-        Ok(Ok(_))
-    )
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT CAST(COUNT(*) AS integer) AS n FROM (SELECT 1) AS one \
+                                WHERE to_regclass('api_keys') IS NOT NULL"
+        }
+        _ => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'",
+    };
+    let asked = db.query_one_raw(Statement::from_string(backend, sql));
+    match tokio::time::timeout(within, asked).await {
+        Ok(Ok(Some(row))) => row.try_get::<i32>("", "n").is_ok_and(|n| n == 1),
+        _ => false,
+    }
 }
 
 /// How long a process that starts on a SQLite file another process is setting up waits between
@@ -340,8 +363,15 @@ mod tests {
                 "postgres://crm@db/crm?sslmode=require&PASSWORD=S3cret&options[search_path]=a\
                  &options=-c%20x%3D1&sslmod=disable&application_name=crm"
             ),
-            ["PASSWORD", "sslmod"]
+            [Some("PASSWORD".to_owned()), Some("sslmod".to_owned())]
         );
+        // The tail of a password with an unencoded `?`: not named.
+        for url in [
+            "postgres://crm:12?MySecretTail@db:1/crm",
+            "postgres://crm:12?a=b@db/crm",
+        ] {
+            assert_eq!(super::unknown_postgres_parameters(url), [None], "{url}");
+        }
         assert!(super::unknown_postgres_parameters("postgres://crm@db/crm").is_empty());
     }
 }

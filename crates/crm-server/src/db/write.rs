@@ -178,11 +178,13 @@ impl WriteTransaction {
         if db.get_database_backend() == DbBackend::Postgres
             && let Some(left) = crate::deadline::time_left()
         {
-            // A lock wait ends by the request's deadline (PostgreSQL then fails the statement,
-            // and the request answers 503 `request_timeout`). Without it, a request abandoned
-            // at its deadline would keep waiting — its rollback queued behind the statement,
-            // its connection and locks held (the trash's turn, shared by every instance) —
-            // until whatever holds the lock lets go.
+            // Each lock wait is bounded by the time left now (PostgreSQL then fails the
+            // statement, and the request answers 503 `request_timeout`): a wait that begins
+            // with the transaction ends by the request's deadline, a later one at most one
+            // request timeout after it. Without it, a request abandoned at its deadline would
+            // keep waiting — its rollback queued behind the statement, its connection and
+            // locks held (the trash's turn, shared by every instance) — until whatever holds
+            // the lock lets go.
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT set_config('lock_timeout', $1, true)",

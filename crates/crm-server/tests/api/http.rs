@@ -365,6 +365,33 @@ async fn health_is_down_without_the_services_tables(backend: Backend) {
     );
 }
 
+/// PostgreSQL: a lock held on the table of keys (a migration, `VACUUM FULL`) does not make
+/// `/healthz` wait, nor take the pool's connections with it: it reads the catalog only.
+#[tokio::test]
+async fn postgres_health_answers_while_the_table_of_keys_is_locked() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    let app = TestApp::spawn_with(backend, |config| {
+        config.database.acquire_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let holder = other.begin().await.unwrap();
+    holder
+        .execute_unprepared("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    for _ in 0..12 {
+        let health = reqwest::get(app.url("/healthz")).await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+    }
+    holder.rollback().await.unwrap();
+    other.close().await.ok();
+}
+
 /// PostgreSQL: a database that stops answering (here a proxy in front of it stops passing
 /// bytes on) is down for `/healthz` within the acquire timeout, not at the request timeout.
 #[tokio::test]
