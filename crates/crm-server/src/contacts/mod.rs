@@ -5,7 +5,7 @@
 //! audit `INSERT`: four statements.
 
 use crm_models::Contact;
-use sea_orm::{AccessMode, DatabaseConnection, DbBackend, IsolationLevel, TransactionTrait};
+use sea_orm::{AccessMode, DatabaseConnection, DbBackend, IsolationLevel, TransactionOptions};
 
 use crate::{actor::Actor, error::ApiError};
 
@@ -26,15 +26,16 @@ pub use snapshot::{Snapshot, load, load_many};
 /// READ` on PostgreSQL; on SQLite a transaction sees the write-ahead log as of its first read),
 /// so a delete that commits between them cannot leave the contact without its children.
 pub async fn get(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<Contact, ApiError> {
-    let tx = if db.get_database_backend() == DbBackend::Postgres {
-        db.begin_with_config(
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await?
-    } else {
-        db.begin().await?
-    };
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let tx = crate::db::begin(
+        db,
+        TransactionOptions {
+            isolation_level: postgres.then_some(IsolationLevel::RepeatableRead),
+            access_mode: postgres.then_some(AccessMode::ReadOnly),
+            sqlite_transaction_mode: None,
+        },
+    )
+    .await?;
     let snapshot = load(&tx, id, caller).await?;
     tx.commit().await?;
     let snapshot = snapshot.ok_or_else(|| not_found(id))?;

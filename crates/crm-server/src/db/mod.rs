@@ -14,7 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement,
+    DbErr, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -299,23 +299,73 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     .await
 }
 
+/// Begins a transaction with `options` that a caller dropped half-way (a request abandoned at
+/// its timeout) cannot leave half-begun. The driver counts a transaction as begun only once the
+/// database has answered its `BEGIN`: a caller dropped in between would hand the connection
+/// back to the pool inside a transaction nobody ends, and the next request on that connection —
+/// a one-statement delete, say — would run in it and never be committed. So the `BEGIN` runs in
+/// a task of its own, which a dropped caller does not stop; the transaction it began is then
+/// dropped there, and rolled back as any dropped transaction is.
+pub async fn begin(
+    db: &DatabaseConnection,
+    options: TransactionOptions,
+) -> Result<DatabaseTransaction, DbErr> {
+    let db = db.clone();
+    tokio::spawn(async move { db.begin_with_options(options).await })
+        .await
+        .map_err(|error| DbErr::Custom(format!("beginning a transaction failed: {error}")))?
+}
+
+/// The service's tables (those of [`entities`]).
+fn tables() -> [&'static str; 15] {
+    use entities::*;
+    use sea_orm::EntityName;
+    [
+        user::Entity.table_name(),
+        api_key::Entity.table_name(),
+        list_item::Entity.table_name(),
+        currency::Entity.table_name(),
+        contact::Entity.table_name(),
+        contact_info::Entity.table_name(),
+        custom_field::Entity.table_name(),
+        custom_field_value::Entity.table_name(),
+        tag::Entity.table_name(),
+        contact_tag::Entity.table_name(),
+        task::Entity.table_name(),
+        contact_access::Entity.table_name(),
+        audit_event::Entity.table_name(),
+        setting::Entity.table_name(),
+        contact_trash::Entity.table_name(),
+    ]
+}
+
 /// Whether the database can serve now: it says, within `within` (the acquire timeout), that it
-/// has the table every keyed request reads. A database that hangs instead of refusing is down,
-/// and so is one that answers without the service's tables (emptied, or replaced by an empty
-/// one, under the running server). The question reads the catalog and takes no lock on the
-/// table, so a lock held on it (a migration, `VACUUM FULL`) does not make the check wait.
+/// has every table of the service. A database that hangs instead of refusing is down, and so
+/// is one that answers without the service's tables (emptied, or replaced by an empty one,
+/// under the running server). The question reads the catalog and takes no lock on the tables,
+/// so a lock held on one (a migration, `VACUUM FULL`) does not make the check wait.
 pub async fn ping(db: &DatabaseConnection, within: Duration) -> bool {
     let backend = db.get_database_backend();
+    let names = tables();
+    let list = names
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT CAST(COUNT(*) AS integer) AS n FROM (SELECT 1) AS one \
-                                WHERE to_regclass('api_keys') IS NOT NULL"
-        }
-        _ => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'",
+        DbBackend::Postgres => format!(
+            "SELECT CAST(COUNT(*) AS integer) AS n FROM unnest(ARRAY[{list}]) AS t(name) \
+             WHERE to_regclass(t.name) IS NOT NULL"
+        ),
+        _ => format!(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ({list})"
+        ),
     };
     let asked = db.query_one_raw(Statement::from_string(backend, sql));
     match tokio::time::timeout(within, asked).await {
-        Ok(Ok(Some(row))) => row.try_get::<i32>("", "n").is_ok_and(|n| n == 1),
+        Ok(Ok(Some(row))) => row
+            .try_get::<i32>("", "n")
+            .is_ok_and(|n| usize::try_from(n) == Ok(names.len())),
         _ => false,
     }
 }

@@ -17,7 +17,7 @@ use std::{
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    SqliteTransactionMode, Statement, TransactionOptions,
 };
 use tokio::sync::{Mutex as AsyncMutex, Notify, OwnedMutexGuard};
 
@@ -174,7 +174,7 @@ impl WriteTransaction {
         } else {
             None
         };
-        let tx = db.begin_with_options(write_transaction()).await?;
+        let tx = super::begin(db, write_transaction()).await?;
         if db.get_database_backend() == DbBackend::Postgres
             && let Some(left) = crate::deadline::time_left()
         {

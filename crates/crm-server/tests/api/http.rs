@@ -292,6 +292,79 @@ async fn a_request_timed_out_while_committing_says_what_was_kept(backend: Backen
     eprintln!("{answered} answered, {timed_out} timed out");
 }
 
+/// Requests cut off by a request timeout so short that it often falls while a transaction is
+/// beginning leave no transaction open on a pooled connection, and every delete answered 200
+/// is kept. Before, a `BEGIN` cut off half-way left its connection in a transaction nobody
+/// ended: the next request's one-statement delete ran inside it and answered 200 without being
+/// committed (PostgreSQL).
+async fn requests_cut_off_while_beginning_leave_no_transaction_open(backend: Backend) {
+    use crm_testkit::entities::contact;
+    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = std::time::Duration::from_millis(2);
+    })
+    .await;
+    let people = fixtures::people(&app.db, app.admin.id, "Cut", 400).await;
+    let client = reqwest::Client::new();
+    let mut deleted = Vec::new();
+    for chunk in people.chunks(16) {
+        let requests = chunk.iter().enumerate().map(|(i, id)| {
+            let client = client.clone();
+            let app = &app;
+            async move {
+                // Reads (a read-only transaction) and deletes, interleaved.
+                let (method, reading) = if i % 2 == 0 {
+                    (Method::GET, true)
+                } else {
+                    (Method::DELETE, false)
+                };
+                let response = client
+                    .request(method, app.url(&format!("/api/2.0/crm/contact/{id}")))
+                    .header(header::AUTHORIZATION, &app.admin_key)
+                    .send()
+                    .await
+                    .unwrap();
+                (*id, reading, response.status())
+            }
+        });
+        for (id, reading, status) in futures::future::join_all(requests).await {
+            assert!(
+                status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+                "{id}: {status}"
+            );
+            if !reading && status == StatusCode::OK {
+                deleted.push(id);
+            }
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for id in &deleted {
+        let kept = contact::Entity::find_by_id(*id)
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(kept, 0, "delete of {id} answered 200");
+    }
+    if app.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let open = app
+            .db
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT CAST(COUNT(*) AS integer) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND state LIKE 'idle in transaction%'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i32>("", "n")
+            .unwrap();
+        assert_eq!(open, 0, "pooled connections left in a transaction");
+    }
+    eprintln!("{} deletes answered 200", deleted.len());
+}
+
 /// PostgreSQL: a commit that takes longer than the time left (a deferred trigger sleeps in it,
 /// as a slow disk or a synchronous standby would) is awaited past the deadline, and the request
 /// answers what it did: 201, the task kept. (SQLite runs no code of the service's choosing in a
@@ -352,6 +425,17 @@ async fn health_is_down_without_the_services_tables(backend: Backend) {
         let status = response.status();
         (status, response.json::<serde_json::Value>().await.unwrap())
     };
+    assert_eq!(health().await.0, StatusCode::OK);
+    // Any of its tables: contacts gone, then back.
+    app.db
+        .execute_unprepared("ALTER TABLE contacts RENAME TO contacts_gone")
+        .await
+        .unwrap();
+    assert_eq!(health().await.0, StatusCode::SERVICE_UNAVAILABLE);
+    app.db
+        .execute_unprepared("ALTER TABLE contacts_gone RENAME TO contacts")
+        .await
+        .unwrap();
     assert_eq!(health().await.0, StatusCode::OK);
     app.db
         .execute_unprepared("DROP TABLE api_keys")
@@ -463,6 +547,7 @@ async fn postgres_health_is_down_within_the_acquire_timeout_when_the_database_ha
 }
 
 crate::backend_tests!(
+    requests_cut_off_while_beginning_leave_no_transaction_open,
     health_is_down_without_the_services_tables,
     a_request_timed_out_while_committing_says_what_was_kept,
     a_request_over_the_timeout_gets_503,
