@@ -261,12 +261,18 @@ pub fn run() -> ExitCode {
 /// Logs to stderr at `RUST_LOG`'s level, or `default_level`; in colour only on a terminal.
 /// Whatever the level, not the PostgreSQL driver's warning about a connect parameter it does
 /// not know, which prints the parameter's value (a password under a name it does not know):
-/// `db::connect` warns of those by name.
+/// `db::connect` warns of those by name; nor the trace span that prints the URL.
 fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
         .add_directive(
             "sqlx_postgres::options::parse=error"
+                .parse()
+                .expect("a valid directive"),
+        )
+        // Nor sea-orm's trace span of opening a PostgreSQL pool, which prints its URL whole.
+        .add_directive(
+            "sea_orm::driver::sqlx_postgres=debug"
                 .parse()
                 .expect("a valid directive"),
         );
@@ -595,6 +601,9 @@ async fn bootstrap(
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let key = bootstrap_key()?;
+    // The address first: one in use, or not this machine's, fails before the database is
+    // opened (and before a first administrator's key is printed for a server that never ran).
+    let listener = crate::startup::listen(&args.bind)?;
     let db = open(&args.db).await?;
     bootstrap(&db, key).await?;
     if args.demo_data {
@@ -616,7 +625,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key_cache_ttl: args.key_cache_ttl,
         metrics: args.metrics,
     };
-    let app = Application::build_with_db(&config, db)?;
+    let app = Application::build_on(&config, db, listener)?;
     tracing::info!(
         "listening on http://{}:{} — Swagger UI at /swagger-ui/, database {}",
         config

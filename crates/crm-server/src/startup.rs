@@ -77,8 +77,15 @@ impl Application {
 
     /// Binds the listener over an already migrated database.
     pub fn build_with_db(config: &Config, db: DatabaseConnection) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&config.bind)
-            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        Self::build_on(config, db, listen(&config.bind)?)
+    }
+
+    /// Serves on `listener` (bound with [`listen`]) over an already migrated database.
+    pub fn build_on(
+        config: &Config,
+        db: DatabaseConnection,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let keys = KeyCache::new(config.key_cache_ttl);
         let state = web::Data::new(AppState {
@@ -147,6 +154,12 @@ impl Application {
         }
         stopped
     }
+}
+
+/// Binds the listener on `bind` (`HOST:PORT`): done first at start-up, so that an address in use
+/// or not this machine's fails before the database is opened.
+pub fn listen(bind: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))
 }
 
 /// Answers 503 when the request takes longer than `timeout`. The handler's future is dropped,
@@ -225,16 +238,22 @@ async fn log_request(
 /// or query holding the rest of it and the `@`, so everything up to the last `@` after a `:`
 /// is masked too ([`redact_text`]) — also an `@` in a query value, which shows less of the URL.
 pub fn redact(url: &str) -> String {
-    redact_parsed(&redact_text(&redact_parsed(url)))
+    // The fragment last: the text mask needs the `@` a fragment may hold.
+    redact_parsed(&redact_text(&redact_parsed(url, false)), true)
 }
 
 /// The password of `url`'s user and the values of its secret query parameters masked, as the
-/// URL parses; `url` as it is when it does not parse.
-fn redact_parsed(url: &str) -> String {
+/// URL parses, and its fragment with `fragment`; `url` as it is when it does not parse.
+fn redact_parsed(url: &str, fragment: bool) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
     let mut changed = false;
+    // A database URL has no use for a fragment: after an unencoded `#` it is a secret's rest.
+    if fragment && parsed.fragment().is_some_and(|fragment| fragment != "***") {
+        parsed.set_fragment(Some("***"));
+        changed = true;
+    }
     if parsed.password().is_some_and(|password| password != "***") {
         let _ = parsed.set_password(Some("***"));
         changed = true;
@@ -327,6 +346,7 @@ mod tests {
                 "Secret",
             ),
             ("postgres://crm:12?MySecretTail@db:1/crm", "MySecretTail"),
+            ("postgres://crm@db:5432/crm?password=PWa#PWb", "PWb"),
         ] {
             let masked = super::redact(url);
             assert!(!masked.contains(secret), "{url} → {masked}");

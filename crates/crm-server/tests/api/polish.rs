@@ -839,6 +839,23 @@ mod cli {
         );
     }
 
+    /// An address the server cannot listen on (in use here) fails before the database is
+    /// opened: no database file, no first administrator's key printed for a server that never
+    /// ran.
+    #[test]
+    fn an_address_in_use_fails_before_the_database_is_opened() {
+        let cli = Cli::new();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let bind = taken.local_addr().unwrap().to_string();
+        let output = cli.run(&["serve", "--bind", &bind]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert!(output.stdout.is_empty(), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("cannot listen on"), "{stderr}");
+        let file = cli.url.trim_start_matches("sqlite:");
+        assert!(!std::path::Path::new(file).exists(), "{file} was created");
+    }
+
     /// The server's environment variables belong to `serve`: an administration command run in
     /// the server's environment neither reads nor checks them, while `serve` still refuses them.
     #[test]
