@@ -37,7 +37,7 @@ pub async fn get(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<Con
     )
     .await?;
     let snapshot = load(&tx, id, caller).await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let snapshot = snapshot.ok_or_else(|| not_found(id))?;
     if !snapshot.permissions.read {
         return Err(ApiError::Forbidden(format!(

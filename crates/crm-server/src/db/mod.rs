@@ -339,6 +339,16 @@ fn tables() -> [&'static str; 15] {
     ]
 }
 
+/// Commits `tx` in a task of its own, for a transaction whose commit a dropped caller may cut
+/// off (a read's: a write's commit is awaited, [`crate::deadline::committing`]). The driver
+/// counts a transaction as ended only once the database has answered: a caller dropped in
+/// between would leave it to send a second `ROLLBACK` for a transaction already ended.
+pub async fn commit(tx: DatabaseTransaction) -> Result<(), DbErr> {
+    tokio::spawn(tx.commit())
+        .await
+        .map_err(|error| DbErr::Custom(format!("committing a transaction failed: {error}")))?
+}
+
 /// Whether the database can serve now: it says, within `within` (the acquire timeout), that it
 /// has every table of the service. A database that hangs instead of refusing is down, and so
 /// is one that answers without the service's tables (emptied, or replaced by an empty one,

@@ -229,12 +229,20 @@ impl WriteTransaction {
         Ok(())
     }
 
-    /// Rolls back, then gives up the turn to write. A rollback that fails (the connection broke)
-    /// is logged: the database discards the transaction with the connection.
+    /// Rolls back, then gives up the turn to write, in a task of its own: a request abandoned
+    /// meanwhile neither gives up the turn before the rollback is done nor leaves the driver
+    /// counting a transaction the database has ended (it would send a second `ROLLBACK`). A
+    /// rollback that fails (the connection broke) is logged: the database discards the
+    /// transaction with the connection.
     async fn rollback(mut self) {
-        if let Some(tx) = self.take()
-            && let Err(error) = tx.rollback().await
-        {
+        let Some(tx) = self.take() else { return };
+        let turn = self.sqlite.take();
+        let rolled_back = tokio::spawn(async move {
+            let outcome = tx.rollback().await;
+            drop(turn);
+            outcome
+        });
+        if let Ok(Err(error)) = rolled_back.await {
             tracing::warn!(%error, "a rollback failed");
         }
     }
