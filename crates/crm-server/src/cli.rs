@@ -207,9 +207,10 @@ fn usage(error: &clap::Error) -> ! {
     use clap::error::ErrorKind;
     if matches!(
         error.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    {
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         error.exit();
     }
     eprint!("{}", usage_text(error));

@@ -107,9 +107,7 @@ pub fn time_left() -> Option<Duration> {
 /// Whether the request this runs in is past its deadline; `false` outside a request. A write
 /// whose commit failed past the deadline is not tried again.
 pub fn passed() -> bool {
-    DEADLINE
-        .try_with(|deadline| Instant::now() >= deadline.at)
-        .unwrap_or(false)
+    time_left().is_some_and(|left| left.is_zero())
 }
 
 /// The request timeout of the request this runs in, if any.

@@ -311,9 +311,23 @@ pub async fn begin(
     options: TransactionOptions,
 ) -> Result<DatabaseTransaction, DbErr> {
     let db = db.clone();
-    tokio::spawn(async move { db.begin_with_options(options).await })
+    in_a_task_of_its_own(
+        "beginning",
+        async move { db.begin_with_options(options).await },
+    )
+    .await
+}
+
+/// Runs `step` of a transaction (`what`: "beginning", "committing", …) in a task of its own,
+/// which a dropped caller does not stop, and returns its outcome: a transaction's `BEGIN`,
+/// `COMMIT` or `ROLLBACK`, which the driver counts as done only once the database has answered.
+pub(crate) async fn in_a_task_of_its_own<T: Send + 'static>(
+    what: &str,
+    step: impl Future<Output = Result<T, DbErr>> + Send + 'static,
+) -> Result<T, DbErr> {
+    tokio::spawn(step)
         .await
-        .map_err(|error| DbErr::Custom(format!("beginning a transaction failed: {error}")))?
+        .map_err(|error| DbErr::Custom(format!("{what} a transaction failed: {error}")))?
 }
 
 /// The service's tables (those of [`entities`]).
@@ -344,9 +358,7 @@ fn tables() -> [&'static str; 15] {
 /// counts a transaction as ended only once the database has answered: a caller dropped in
 /// between would leave it to send a second `ROLLBACK` for a transaction already ended.
 pub async fn commit(tx: DatabaseTransaction) -> Result<(), DbErr> {
-    tokio::spawn(tx.commit())
-        .await
-        .map_err(|error| DbErr::Custom(format!("committing a transaction failed: {error}")))?
+    in_a_task_of_its_own("committing", tx.commit()).await
 }
 
 /// Whether the database can serve now: it says, within `within` (the acquire timeout), that it

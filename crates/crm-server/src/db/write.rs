@@ -237,12 +237,12 @@ impl WriteTransaction {
     async fn rollback(mut self) {
         let Some(tx) = self.take() else { return };
         let turn = self.sqlite.take();
-        let rolled_back = tokio::spawn(async move {
+        let rolled_back = super::in_a_task_of_its_own("rolling back", async move {
             let outcome = tx.rollback().await;
             drop(turn);
             outcome
         });
-        if let Ok(Err(error)) = rolled_back.await {
+        if let Err(error) = rolled_back.await {
             tracing::warn!(%error, "a rollback failed");
         }
     }

@@ -244,19 +244,26 @@ pub async fn head_as_get(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if req.method() == Method::HEAD && around_the_api(req.path()) {
+    if req.method() == Method::HEAD && around_the_api(req.match_info().unprocessed()) {
         req.head_mut().method = Method::GET;
     }
     next.call(req).await
 }
 
-/// Whether `path` is one of [`configure`]'s routes.
+/// Whether `path` (percent-decoded, as actix routes it) matches one of [`configure`]'s routes
+/// ([`ROUTES`]).
 fn around_the_api(path: &str) -> bool {
-    path == "/"
-        || path == "/swagger-ui"
-        || path.starts_with(SWAGGER_UI_PATH)
-        || path == OPENAPI_JSON_PATH
-        || path.starts_with(PICTURES.trim_end_matches("{name}"))
+    static PATTERNS: std::sync::OnceLock<Vec<actix_web::dev::ResourceDef>> =
+        std::sync::OnceLock::new();
+    PATTERNS
+        .get_or_init(|| {
+            ROUTES
+                .iter()
+                .map(|(pattern, _)| actix_web::dev::ResourceDef::new(*pattern))
+                .collect()
+        })
+        .iter()
+        .any(|pattern| pattern.is_match(path))
 }
 
 /// Middleware: a 404 without a body (Swagger UI's, for a file it does not have) gets the JSON

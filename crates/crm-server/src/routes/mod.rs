@@ -167,10 +167,9 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// Registers every route: the documented [`endpoints`], then what surrounds them
+/// Registers every route: the documented [`endpoints`] (without `/metrics` when `metrics` is
+/// off: then it is an unknown route for every method), then what surrounds them
 /// ([`meta::configure`]: Swagger UI serving `document`, redirects, pictures, the JSON 404).
-/// Registers the documented endpoints (without `/metrics` when `metrics` is off: then it is an
-/// unknown route for every method) and what [`meta::configure`] serves.
 pub fn configure(cfg: &mut web::ServiceConfig, document: &serde_json::Value, metrics: bool) {
     for endpoint in endpoints() {
         if metrics || endpoint.pattern() != METRICS_PATH {
