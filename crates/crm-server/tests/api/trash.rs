@@ -2304,6 +2304,27 @@ async fn hold_what_a_delete_needs(
     (other, holder)
 }
 
+/// PostgreSQL: a transaction of another connection holding contact `id`'s row `FOR UPDATE`, which
+/// a restore's writes referring to the contact wait for too (a delete's `FOR KEY SHARE` would
+/// not stop them); it holds the row until committed or dropped.
+async fn hold_for_update(
+    app: &TestApp,
+    id: i32,
+) -> (sea_orm::DatabaseConnection, sea_orm::DatabaseTransaction) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let holder = other.begin().await.unwrap();
+    holder
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT 1 FROM contacts WHERE id = {id} FOR UPDATE"),
+        ))
+        .await
+        .unwrap();
+    (other, holder)
+}
+
 /// A delete abandoned by the request timeout (it waited for a lock held elsewhere) answers 503
 /// and leaves nothing behind once the lock is released: the contact stays, no audit record, no
 /// trash entry.
@@ -2416,16 +2437,7 @@ async fn postgres_a_restore_past_its_deadline_lets_go_of_the_trash() {
         assert_eq!(status, 200, "{body}");
     }
     // Jane's restore links her to Acme again, which needs a lock on Acme's row.
-    let (other, holder) = hold_what_a_delete_needs(&app, acme).await;
-    sea_orm::ConnectionTrait::execute_raw(
-        &holder,
-        Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT 1 FROM contacts WHERE id = {acme} FOR UPDATE"),
-        ),
-    )
-    .await
-    .unwrap();
+    let (other, holder) = hold_for_update(&app, acme).await;
     let (status, body) = restore(&app, &key, jane).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["Code"], "request_timeout", "{body}");
@@ -2509,8 +2521,6 @@ async fn waiting_for_locks(db: &DatabaseConnection, n: i64) {
 /// it in that moment went with it and was missing from the trash.
 #[tokio::test]
 async fn postgres_a_batch_racing_a_restore_deletes_only_what_it_locked() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-
     let Some(backend) = crate::helpers::postgres() else {
         return;
     };
@@ -2523,15 +2533,7 @@ async fn postgres_a_batch_racing_a_restore_deletes_only_what_it_locked() {
         let (status, body) = delete_one(&app, &key, c).await;
         assert_eq!(status, 200, "{body}");
 
-        let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
-        let holder = other.begin().await.unwrap();
-        holder
-            .execute_raw(Statement::from_string(
-                DbBackend::Postgres,
-                format!("SELECT 1 FROM contacts WHERE id = {p} FOR UPDATE"),
-            ))
-            .await
-            .unwrap();
+        let (other, holder) = hold_for_update(&app, p).await;
         let db = &app.db;
         let restoring = restore(&app, &key, c);
         let batching = async {
