@@ -625,8 +625,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: crate::limits::Limits::new(args.rate_limit, args.bad_key_limit, args.trusted_proxy),
         key_cache_ttl: args.key_cache_ttl,
         metrics: args.metrics,
+        pool_per_worker: true,
     };
-    let app = Application::build_on(&config, db, listener)?;
+    let app = Application::build_on(&config, db.clone(), listener)?;
+    if app.pool_per_worker() {
+        // The start-up's connections: the workers open their own.
+        db.close().await?;
+    }
     tracing::info!(
         "listening on http://{}:{} — Swagger UI at /swagger-ui/, database {}",
         config

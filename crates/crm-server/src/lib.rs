@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub(crate) mod pictures;
+pub mod pools;
 pub(crate) mod reference;
 pub(crate) mod routes;
 pub mod startup;

@@ -4,7 +4,7 @@
 //! The counters and the histogram go through the `metrics` facade into one
 //! `metrics-exporter-prometheus` recorder, installed once per process ([`handle`]) — however many
 //! servers a process builds (the tests build many), they share it. The pool gauges are read from
-//! the server's own pool at scrape time ([`render`]).
+//! the server's pools at scrape time, every HTTP worker's summed ([`render`]).
 //!
 //! On the request path ([`observe`]) every label value is a `&'static str` chosen from a fixed
 //! set: the route is the pattern of the route that matched (`/api/2.0/crm/contact/{contactid}`,
@@ -48,9 +48,10 @@ pub const API_KEY_CACHE_HITS: &str = "crm_api_key_cache_hits_total";
 /// Keyed requests whose API key was looked up in the database (not cached, or the cache was
 /// not trusted at that moment).
 pub const API_KEY_CACHE_MISSES: &str = "crm_api_key_cache_misses_total";
-/// The database pool's connections, by `state`: `in_use` or `idle` (gauge).
+/// The database pools' connections, every HTTP worker's together, by `state`: `in_use` or
+/// `idle` (gauge).
 pub const DB_POOL_CONNECTIONS: &str = "crm_db_pool_connections";
-/// The most connections the database pool opens (gauge).
+/// The most connections the database pools open, together (gauge).
 pub const DB_POOL_MAX_CONNECTIONS: &str = "crm_db_pool_max_connections";
 
 /// The upper bounds of the request-duration histogram's buckets, in seconds: 0.5 ms to 10 s.
@@ -169,11 +170,13 @@ pub async fn upkeep_periodically() {
     }
 }
 
-/// The exposition: everything recorded in this process, then the gauges of `db`'s pool, read now.
-pub fn render(db: &DatabaseConnection) -> String {
+/// The exposition: everything recorded in this process, then the gauges of the pools, summed,
+/// read now.
+pub fn render(pools: &[DatabaseConnection]) -> String {
     let mut text = handle().render();
-    if let Some(pool) = PoolState::of(db) {
-        pool.write(&mut text);
+    let states = pools.iter().filter_map(PoolState::of);
+    if let Some(total) = states.reduce(PoolState::plus) {
+        total.write(&mut text);
     }
     text
 }
@@ -216,6 +219,15 @@ impl PoolState {
             idle,
             max,
         })
+    }
+
+    /// Two pools' connections together.
+    fn plus(self, other: Self) -> Self {
+        Self {
+            in_use: self.in_use.saturating_add(other.in_use),
+            idle: self.idle.saturating_add(other.idle),
+            max: self.max.saturating_add(other.max),
+        }
     }
 
     /// Appends the two gauges, with their `# HELP` and `# TYPE` lines.

@@ -22,7 +22,9 @@ use crate::{
     error::ApiError,
     keycache::{self, KeyCache},
     limits::{Limits, Verdict},
-    openapi, routes,
+    openapi,
+    pools::WorkerPools,
+    routes,
     routes::meta,
     state::AppState,
 };
@@ -51,6 +53,10 @@ pub struct Config {
     pub key_cache_ttl: Duration,
     /// Whether the server keeps metrics and serves them at `/metrics` (else a 404 there).
     pub metrics: bool,
+    /// On PostgreSQL, whether each HTTP worker has a pool of its own, with its share of
+    /// `database.max_connections` (`crate::pools`); else the workers share the pool the server
+    /// is built with (what a caller that instruments that pool needs).
+    pub pool_per_worker: bool,
 }
 
 /// The default request timeout.
@@ -61,6 +67,7 @@ pub struct Application {
     server: Server,
     port: u16,
     db: DatabaseConnection,
+    pools: WorkerPools,
     /// Housekeeping while the server runs: purging expired trash entries, forgetting idle
     /// rate-limit budgets, listening for key revocations (PostgreSQL).
     housekeeping: Vec<tokio::task::JoinHandle<()>>,
@@ -88,14 +95,25 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let keys = KeyCache::new(config.key_cache_ttl);
-        let state = web::Data::new(AppState {
+        let workers = config.workers.unwrap_or_else(|| {
+            // actix-web's default.
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        let pools = WorkerPools::new(
+            db.clone(),
+            workers,
+            config.database.max_connections,
+            config.pool_per_worker,
+        );
+        let state = AppState {
             db: db.clone(),
+            pools: pools.clone(),
             body_limit: config.body_limit,
             trash_retention: config.trash_retention,
             limits: config.limits.clone(),
             keys: keys.clone(),
             acquire_timeout: config.database.acquire_timeout,
-        });
+        };
         let metrics = config.metrics;
         if metrics {
             // Installs the process's recorder, so that the first scrape lists every metric.
@@ -104,9 +122,14 @@ impl Application {
         let timeout = config.request_timeout;
         // Built once; Swagger UI and `/api-docs/openapi.json` serve it.
         let document = openapi::document_json();
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
+            // Called once per worker, on the worker's runtime.
+            let state = web::Data::new(AppState {
+                db: state.pools.for_this_worker(),
+                ..state.clone()
+            });
             App::new()
-                .app_data(state.clone())
+                .app_data(state)
                 .wrap(from_fn(meta::head_as_get))
                 .wrap(from_fn(meta::json_not_found))
                 .wrap(from_fn(move |req, next| abandon_after(timeout, req, next)))
@@ -116,12 +139,10 @@ impl Application {
                 .wrap(from_fn(meta::security_headers))
                 .configure(|cfg| routes::configure(cfg, &document, metrics))
         })
+        .workers(workers)
         .listen(listener)?;
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
         let mut housekeeping = vec![
-            tokio::spawn(trash::purge_periodically(db.clone())),
+            tokio::spawn(trash::purge_periodically(pools.for_housekeeping())),
             tokio::spawn(forget_idle_budgets(config.limits.clone())),
         ];
         housekeeping.extend(keycache::spawn_listener(&keys, &db));
@@ -133,6 +154,7 @@ impl Application {
             port,
             housekeeping,
             db,
+            pools,
         })
     }
 
@@ -141,9 +163,16 @@ impl Application {
         self.port
     }
 
-    /// The database pool the server uses.
+    /// The database pool the server was built with (with a pool per HTTP worker, the one their
+    /// pools copy their options from).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Whether each HTTP worker has a pool of its own (`crate::pools`): then the pool the server
+    /// was built with serves no request.
+    pub fn pool_per_worker(&self) -> bool {
+        self.pools.per_worker()
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns.

@@ -1,5 +1,5 @@
 //! `AppState`: what every handler and extractor can reach. It sits below them all and imports
-//! nothing of the crate but the leaves `limits` and `keycache`, so extractors (`auth`, `json`)
+//! nothing of the crate but the leaves `limits`, `keycache` and `pools`, so extractors (`auth`, `json`)
 //! and handlers depend on it without depending on the code that builds the server (`startup`).
 
 use sea_orm::DatabaseConnection;
@@ -10,8 +10,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// What every handler can reach, registered once as `web::Data<AppState>`.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database pool.
+    /// The database pool of this HTTP worker (`crate::pools`).
     pub db: DatabaseConnection,
+    /// Every worker's pool (for the metrics).
+    pub pools: crate::pools::WorkerPools,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
     /// How long deleted contacts stay restorable (zero: a delete is final).

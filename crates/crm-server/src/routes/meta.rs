@@ -130,7 +130,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(crate::metrics::CONTENT_TYPE)
-        .body(crate::metrics::render(&state.db))
+        .body(crate::metrics::render(&state.pools.all()))
 }
 
 /// The JSON 404 of a request that matches no route.

@@ -84,6 +84,7 @@ pub fn config(url: String) -> Config {
         limits: crm_server::limits::Limits::off(),
         key_cache_ttl: crm_server::keycache::DEFAULT_TTL,
         metrics: true,
+        pool_per_worker: true,
     }
 }
 
@@ -105,6 +106,8 @@ impl Recording {
         let (scratch, url) = scratch(backend).await;
         let mut config = config(url);
         configure(&mut config);
+        // The statements are recorded on the pool passed in, which every worker must use.
+        config.pool_per_worker = false;
         let mut db = crm_server::db::connect_and_migrate(&config.database)
             .await
             .expect("a migrated database");
