@@ -234,12 +234,14 @@ impl PoolState {
     fn write(self, text: &mut String) {
         let _ = write!(
             text,
-            "# HELP {DB_POOL_CONNECTIONS} Open connections of the database pool, by state: \
-             in_use (lent to a request or a background task) or idle.\n\
+            "# HELP {DB_POOL_CONNECTIONS} Open connections of the requests' database pools \
+             (every HTTP worker's together), by state: in_use (lent to a request, or, in a \
+             pool the workers share, to the housekeeping) or idle.\n\
              # TYPE {DB_POOL_CONNECTIONS} gauge\n\
              {DB_POOL_CONNECTIONS}{{state=\"in_use\"}} {}\n\
              {DB_POOL_CONNECTIONS}{{state=\"idle\"}} {}\n\n\
-             # HELP {DB_POOL_MAX_CONNECTIONS} The most connections the database pool opens.\n\
+             # HELP {DB_POOL_MAX_CONNECTIONS} The most connections the requests' database \
+             pools open together.\n\
              # TYPE {DB_POOL_MAX_CONNECTIONS} gauge\n\
              {DB_POOL_MAX_CONNECTIONS} {}\n",
             self.in_use, self.idle, self.max

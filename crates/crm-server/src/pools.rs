@@ -9,8 +9,9 @@
 //! with its share of `--db-max-connections`, whose connections it opens itself, on first use.
 //!
 //! The workers share one pool (the one the server was built with) on SQLite, whose connections
-//! are threads of the driver and whose writers take turns per pool (`db::write`), when there
-//! are fewer connections than workers, and when the caller asks for it
+//! are threads of the driver; when a worker's share would be under [`MIN_SHARE`] connections (a
+//! request that holds one for long, waiting for a lock, would hold up its worker's others while
+//! connections of other workers sit idle); and when the caller asks for it
 //! (`startup::Config::pool_per_worker`).
 
 use std::sync::{
@@ -22,6 +23,12 @@ use sea_orm::{
     DatabaseConnection, DatabaseConnectionType, SqlxPostgresConnector, sqlx::postgres::PgPool,
 };
 
+/// The fewest connections a worker's own pool has: with fewer, the workers share one pool.
+pub const MIN_SHARE: u32 = 4;
+
+/// The pools in use, each with the worker it is lent to (`None`: all of them).
+type Opened = Arc<Mutex<Vec<(Option<u32>, DatabaseConnection)>>>;
+
 /// The pools the HTTP workers use; cloned into every worker.
 #[derive(Debug, Clone)]
 pub struct WorkerPools {
@@ -29,8 +36,26 @@ pub struct WorkerPools {
     built_with: DatabaseConnection,
     /// `None`: the workers share `built_with`.
     split: Option<Split>,
-    /// The pools opened so far, for the metrics.
-    opened: Arc<Mutex<Vec<DatabaseConnection>>>,
+    /// The pools in use, for the metrics.
+    opened: Opened,
+}
+
+/// A worker's own pool, kept in its state: when the worker's state goes (the worker stopped,
+/// or was replaced after a fault), its pool leaves [`WorkerPools::all`], and with its last
+/// handle the pool's idle connections close.
+#[derive(Debug)]
+pub struct Lease {
+    worker: u32,
+    opened: Opened,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(worker, _)| *worker != Some(self.worker));
+    }
 }
 
 /// How `--db-max-connections` is shared among the workers.
@@ -46,7 +71,8 @@ struct Split {
 
 impl WorkerPools {
     /// The pools of `workers` HTTP workers over `db`, whose pool opens at most `max_connections`:
-    /// one per worker when `per_worker` and `db` is PostgreSQL's and has a connection for each.
+    /// one per worker when `per_worker` and `db` is PostgreSQL's and each worker's share is at
+    /// least [`MIN_SHARE`].
     pub fn new(
         db: DatabaseConnection,
         workers: usize,
@@ -54,8 +80,10 @@ impl WorkerPools {
         per_worker: bool,
     ) -> Self {
         let workers = u32::try_from(workers).unwrap_or(u32::MAX).max(1);
-        let split =
-            (per_worker && postgres(&db).is_some() && max_connections >= workers).then(|| Split {
+        let split = (per_worker
+            && postgres(&db).is_some()
+            && max_connections / workers >= MIN_SHARE)
+            .then(|| Split {
                 each: max_connections / workers,
                 one_more: max_connections % workers,
                 served: Arc::default(),
@@ -63,7 +91,7 @@ impl WorkerPools {
         let opened = if split.is_some() {
             vec![]
         } else {
-            vec![db.clone()]
+            vec![(None, db.clone())]
         };
         Self {
             built_with: db,
@@ -72,22 +100,27 @@ impl WorkerPools {
         }
     }
 
-    /// The pool of the worker calling, once per worker, from inside its runtime (a worker's
-    /// pool starts the pool's upkeep task on it). Connections open on first use.
-    pub fn for_this_worker(&self) -> DatabaseConnection {
+    /// The pool of the worker calling, and its lease when it is the worker's own (keep it as
+    /// long as the pool is used): once per worker, from inside its runtime (a worker's pool
+    /// starts the pool's upkeep task on it). Connections open on first use.
+    pub fn for_this_worker(&self) -> (DatabaseConnection, Option<Arc<Lease>>) {
         let (Some(split), Some(pool)) = (&self.split, postgres(&self.built_with)) else {
-            return self.built_with.clone();
+            return (self.built_with.clone(), None);
         };
         let worker = split.served.fetch_add(1, Ordering::Relaxed);
-        // A worker started again after a panic gets the smaller share: the total stays within
-        // bounds as long as the pool of the one it replaces closes.
+        // A worker started in place of one that failed gets the smaller share, and the failed
+        // one's pool has left with its lease: the total stays within bounds.
         let share = split.each + u32::from(worker < split.one_more);
         let db = lazy(pool, share);
         self.opened
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(db.clone());
-        db
+            .push((Some(worker), db.clone()));
+        let lease = Lease {
+            worker,
+            opened: self.opened.clone(),
+        };
+        (db, Some(Arc::new(lease)))
     }
 
     /// A pool of one connection for the server's housekeeping (the trash's purge), opened on
@@ -99,12 +132,14 @@ impl WorkerPools {
         }
     }
 
-    /// Every pool the workers use, as opened so far.
+    /// Every pool the workers use.
     pub fn all(&self) -> Vec<DatabaseConnection> {
         self.opened
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .map(|(_, db)| db.clone())
+            .collect()
     }
 
     /// Whether each worker has a pool of its own.
@@ -159,7 +194,8 @@ mod tests {
         let pools = WorkerPools::new(unopened(9), 2, 9, true);
         assert!(pools.per_worker());
         assert!(pools.all().is_empty(), "no worker has started");
-        let (first, second) = (pools.for_this_worker(), pools.for_this_worker());
+        let ((first, first_lease), (second, _second_lease)) =
+            (pools.for_this_worker(), pools.for_this_worker());
         assert_eq!((max(&first), max(&second)), (5, 4));
         let all = pools.all();
         assert_eq!(all.iter().map(max).sum::<u32>(), 9);
@@ -169,19 +205,27 @@ mod tests {
             second.get_postgres_connection_pool().options()
         ));
         assert_eq!(max(&pools.for_housekeeping()), 1);
-        // A worker started again gets the smaller share.
-        assert_eq!(max(&pools.for_this_worker()), 4);
+        // A worker that fails takes its pool with it; the one started in its place gets the
+        // smaller share.
+        drop(first_lease);
+        assert_eq!(pools.all().iter().map(max).collect::<Vec<_>>(), [4]);
+        let (third, _third_lease) = pools.for_this_worker();
+        assert_eq!(max(&third), 4);
+        assert_eq!(pools.all().iter().map(max).sum::<u32>(), 8);
     }
 
     #[tokio::test]
     async fn the_workers_share_one_pool_when_there_are_too_few_connections_or_when_asked() {
         for pools in [
             WorkerPools::new(unopened(1), 2, 1, true),
+            WorkerPools::new(unopened(7), 2, 7, true),
             WorkerPools::new(unopened(8), 2, 8, false),
         ] {
             assert!(!pools.per_worker());
             assert_eq!(pools.all().len(), 1);
-            let (worker, housekeeping) = (pools.for_this_worker(), pools.for_housekeeping());
+            let ((worker, lease), housekeeping) =
+                (pools.for_this_worker(), pools.for_housekeeping());
+            assert!(lease.is_none());
             let shared = pools.all().remove(0);
             for db in [worker, housekeeping] {
                 assert!(std::ptr::eq(

@@ -96,8 +96,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let keys = KeyCache::new(config.key_cache_ttl);
         let workers = config.workers.unwrap_or_else(|| {
-            // actix-web's default.
-            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+            // actix-web's default: one per core, at most 512.
+            std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get)
+                .min(512)
         });
         let pools = WorkerPools::new(
             db.clone(),
@@ -108,6 +110,7 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             pools: pools.clone(),
+            _lease: None,
             body_limit: config.body_limit,
             trash_retention: config.trash_retention,
             limits: config.limits.clone(),
@@ -124,8 +127,10 @@ impl Application {
         let document = openapi::document_json();
         let server = HttpServer::new(move || {
             // Called once per worker, on the worker's runtime.
+            let (db, lease) = state.pools.for_this_worker();
             let state = web::Data::new(AppState {
-                db: state.pools.for_this_worker(),
+                db,
+                _lease: lease,
                 ..state.clone()
             });
             App::new()

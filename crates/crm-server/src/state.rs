@@ -14,6 +14,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Every worker's pool (for the metrics).
     pub pools: crate::pools::WorkerPools,
+    /// The lease of this worker's own pool: the pool stays in `pools` while the worker's state
+    /// lives.
+    pub _lease: Option<std::sync::Arc<crate::pools::Lease>>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
     /// How long deleted contacts stay restorable (zero: a delete is final).

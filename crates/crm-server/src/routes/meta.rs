@@ -112,7 +112,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 /// The service's metrics in Prometheus' text exposition format (version 0.0.4): requests by
 /// route pattern, method and status; a histogram of their durations by route pattern and method;
 /// contacts deleted, restored and erased; the API-key cache's hits and misses; the database
-/// pool's connections in use and idle, and its maximum. Needs no API key; meant for Prometheus
+/// pools' connections in use and idle, and their maximum. Needs no API key; meant for Prometheus
 /// scrapers. A server started with `--metrics false` answers 404, as for any unknown route.
 #[utoipa::path(
     get,

@@ -93,7 +93,7 @@ pub fn config(url: String) -> Config {
 pub struct Recording {
     /// `http://127.0.0.1:PORT`
     pub address: String,
-    /// The server's pool.
+    /// The server's pool, which every HTTP worker shares.
     pub db: DatabaseConnection,
     statements: Arc<Mutex<Vec<String>>>,
     _scratch: Scratch,
@@ -144,7 +144,8 @@ pub struct TestApp {
     pub address: String,
     /// The database's URL.
     pub database_url: String,
-    /// The server's pool (for set-up and inspection).
+    /// The pool the server was built with (for set-up and inspection; on PostgreSQL the HTTP
+    /// workers have pools of their own).
     pub db: DatabaseConnection,
     /// The administrator.
     pub admin: Actor,
