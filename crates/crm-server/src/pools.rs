@@ -32,7 +32,7 @@ type Opened = Arc<Mutex<Vec<(Option<u32>, DatabaseConnection)>>>;
 /// The pools the HTTP workers use; cloned into every worker.
 #[derive(Debug, Clone)]
 pub struct WorkerPools {
-    /// The pool the server was built with: the workers' pools copy its options.
+    /// The pool the server was built with, which the workers share when `split` is `None`.
     built_with: DatabaseConnection,
     /// `None`: the workers share `built_with`.
     split: Option<Split>,
@@ -61,6 +61,8 @@ impl Drop for Lease {
 /// How `--db-max-connections` is shared among the workers.
 #[derive(Debug, Clone)]
 struct Split {
+    /// The sqlx pool of the pool the server was built with, whose options the workers' copy.
+    template: PgPool,
     /// Connections each worker gets…
     each: u32,
     /// …and one more for this many of them.
@@ -80,10 +82,10 @@ impl WorkerPools {
         per_worker: bool,
     ) -> Self {
         let workers = u32::try_from(workers).unwrap_or(u32::MAX).max(1);
-        let split = (per_worker
-            && postgres(&db).is_some()
-            && max_connections / workers >= MIN_SHARE)
-            .then(|| Split {
+        let split = postgres(&db)
+            .filter(|_| per_worker && max_connections / workers >= MIN_SHARE)
+            .map(|template| Split {
+                template: template.clone(),
                 each: max_connections / workers,
                 one_more: max_connections % workers,
                 served: Arc::default(),
@@ -104,14 +106,14 @@ impl WorkerPools {
     /// long as the pool is used): once per worker, from inside its runtime (a worker's pool
     /// starts the pool's upkeep task on it). Connections open on first use.
     pub fn for_this_worker(&self) -> (DatabaseConnection, Option<Arc<Lease>>) {
-        let (Some(split), Some(pool)) = (&self.split, postgres(&self.built_with)) else {
+        let Some(split) = &self.split else {
             return (self.built_with.clone(), None);
         };
         let worker = split.served.fetch_add(1, Ordering::Relaxed);
         // A worker started in place of one that failed gets the smaller share, and the failed
         // one's pool has left with its lease: the total stays within bounds.
         let share = split.each + u32::from(worker < split.one_more);
-        let db = lazy(pool, share);
+        let db = lazy(&split.template, share);
         self.opened
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -126,9 +128,9 @@ impl WorkerPools {
     /// A pool of one connection for the server's housekeeping (the trash's purge), opened on
     /// first use; the pool the server was built with when the workers share it.
     pub fn for_housekeeping(&self) -> DatabaseConnection {
-        match (&self.split, postgres(&self.built_with)) {
-            (Some(_), Some(pool)) => lazy(pool, 1),
-            _ => self.built_with.clone(),
+        match &self.split {
+            Some(split) => lazy(&split.template, 1),
+            None => self.built_with.clone(),
         }
     }
 
