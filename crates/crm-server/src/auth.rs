@@ -20,6 +20,7 @@ use crate::{
     actor::Actor,
     error::ApiError,
     keycache::{self, KeyHash},
+    limits::{Verdict, VerdictSlot},
     state::AppState,
 };
 
@@ -117,6 +118,15 @@ impl Drop for OpenOnDrop {
     }
 }
 
+/// Leaves the verdict of the budget `req` was counted against where the response's header
+/// fields are written from ([`VerdictSlot`], put in the request by the server's middleware).
+fn leave(req: &HttpRequest, verdict: Verdict) {
+    let slot = req.extensions().get::<VerdictSlot>().cloned();
+    if let Some(slot) = slot {
+        slot.leave(verdict);
+    }
+}
+
 /// Waits until the request's key has been checked, when a [`Caller`] is being extracted for
 /// it (its extraction is created before any is polled); at once otherwise.
 pub async fn authenticated(req: &HttpRequest) {
@@ -161,7 +171,7 @@ impl FromRequest for Caller {
             let refused = |problem: &'static str| match limits.bad_key(address) {
                 Some(verdict) if verdict.retry_after.is_some() => ApiError::RateLimited(verdict),
                 Some(verdict) => {
-                    req.extensions_mut().insert(verdict);
+                    leave(&req, verdict);
                     ApiError::Unauthorized(problem)
                 }
                 None => ApiError::Unauthorized(problem),
@@ -194,7 +204,7 @@ impl FromRequest for Caller {
                 if verdict.retry_after.is_some() {
                     return Err(ApiError::RateLimited(verdict));
                 }
-                req.extensions_mut().insert(verdict);
+                leave(&req, verdict);
             }
             Ok(Caller(actor))
         })

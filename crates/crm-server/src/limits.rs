@@ -12,9 +12,11 @@
 //! It sits below `auth` (which checks the budgets) and imports nothing of the crate.
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     net::IpAddr,
     num::NonZeroU32,
+    rc::Rc,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -85,6 +87,24 @@ impl Verdict {
     /// `Retry-After` in whole seconds, at least 1.
     pub fn retry_after_seconds(&self) -> Option<u64> {
         self.retry_after.map(|wait| seconds_up(wait).max(1))
+    }
+}
+
+/// Where the verdict on a request is left for its response's header fields: put in the request
+/// before the handler runs, filled when its key is counted, read once the request is answered —
+/// even when the answer is an error raised around the handler (`startup`).
+#[derive(Debug, Clone, Default)]
+pub struct VerdictSlot(Rc<RefCell<Option<Verdict>>>);
+
+impl VerdictSlot {
+    /// Leaves `verdict` in the slot (replacing one left before).
+    pub fn leave(&self, verdict: Verdict) {
+        *self.0.borrow_mut() = Some(verdict);
+    }
+
+    /// The verdict left in the slot, if any.
+    pub fn take(&self) -> Option<Verdict> {
+        self.0.borrow_mut().take()
     }
 }
 

@@ -9,7 +9,7 @@ use actix_web::{
     App, HttpMessage, HttpServer,
     body::MessageBody,
     dev::{Server, ServiceRequest, ServiceResponse},
-    http::header::{HeaderName, HeaderValue},
+    http::header::{HeaderMap, HeaderName, HeaderValue},
     middleware::{Condition, Next, from_fn},
     web,
 };
@@ -21,7 +21,7 @@ use crate::{
     db,
     error::ApiError,
     keycache::{self, KeyCache},
-    limits::{Limits, Verdict},
+    limits::{Limits, Verdict, VerdictSlot},
     openapi,
     pools::WorkerPools,
     routes,
@@ -220,26 +220,65 @@ async fn forget_idle_budgets(limits: Limits) {
 }
 
 /// The `RateLimit-Policy` and `RateLimit` fields of the budget the request was counted against
-/// (`auth::Caller` leaves its verdict in the request), on the response.
+/// (`auth::Caller` leaves its verdict in the [`VerdictSlot`] this puts in the request), on the
+/// response — also on an error raised around the handlers after the key was counted (the
+/// request timeout), which has no response yet when it passes here.
 async fn rate_limit_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut response = next.call(req).await?;
-    let verdict = response.request().extensions().get::<Verdict>().cloned();
-    if let Some(verdict) = verdict {
-        let headers = response.headers_mut();
-        let fields: [(&'static str, String); 2] = [
-            ("ratelimit-policy", verdict.policy_header()),
-            ("ratelimit", verdict.limit_header()),
-        ];
-        for (name, value) in fields {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(name), value);
-            }
+    let slot = VerdictSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let outcome = next.call(req).await;
+    let Some(verdict) = slot.take() else {
+        return outcome;
+    };
+    match outcome {
+        Ok(mut response) => {
+            write_fields(response.headers_mut(), &verdict);
+            Ok(response)
+        }
+        Err(error) => Err(Counted { error, verdict }.into()),
+    }
+}
+
+/// Writes `verdict`'s `RateLimit-Policy` and `RateLimit` fields into `headers`.
+fn write_fields(headers: &mut HeaderMap, verdict: &Verdict) {
+    let fields: [(&'static str, String); 2] = [
+        ("ratelimit-policy", verdict.policy_header()),
+        ("ratelimit", verdict.limit_header()),
+    ];
+    for (name, value) in fields {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
         }
     }
-    Ok(response)
+}
+
+/// An error that passed through [`rate_limit_headers`] after the key was counted: answered as
+/// the error itself, with the budget's fields.
+#[derive(Debug)]
+struct Counted {
+    error: actix_web::Error,
+    verdict: Verdict,
+}
+
+impl std::fmt::Display for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl actix_web::ResponseError for Counted {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.error.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let mut response = self.error.error_response();
+        write_fields(response.headers_mut(), &self.verdict);
+        response
+    }
 }
 
 /// One log line per request: method, path, status, latency. Never headers (so never the key).

@@ -313,11 +313,13 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
     assert_security_headers("no key", response.headers(), false);
 }
 
-/// An error raised around the handlers (the request timeout) carries the headers too: a body
-/// that never finishes arriving is abandoned with a 503.
+/// An error raised around the handlers (the request timeout) carries the headers too — the
+/// security headers and the key's rate-limit fields: a body that never finishes arriving is
+/// abandoned with a 503.
 async fn a_timed_out_request_carries_the_security_headers(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
         config.request_timeout = Duration::from_millis(300);
+        config.limits = crm_server::limits::Limits::new(100, 10, Vec::new());
     })
     .await;
     let address = app.address.trim_start_matches("http://");
@@ -372,6 +374,10 @@ async fn a_timed_out_request_carries_the_security_headers(backend: Backend) {
         );
     }
     assert_security_headers("timeout", &headers, false);
+    // The key was counted before the body stalled: the answer says how much of its budget is left.
+    for field in ["ratelimit-policy", "ratelimit"] {
+        assert!(headers.contains_key(field), "no {field} on the 503: {text}");
+    }
 }
 
 /// Swagger UI's own 404s have the JSON body; its configuration calls no outside validator.
