@@ -6,7 +6,8 @@ use crm_models::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::IntoCondition,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::IntoCondition,
 };
 
 use crate::{
@@ -97,15 +98,30 @@ pub async fn add_list_item(
     let row = db::write(db, |tx| async move {
         let sort_order = match new.sort_order {
             Some(order) => order,
-            None => {
-                after_last::<list_item::Entity>(
-                    &tx,
-                    list_item::Column::Kind.eq(kind.stored()),
-                    list_item::Column::SortOrder,
-                    ("SortOrder", kind.noun()),
-                )
-                .await?
-            }
+            None => match after_last::<list_item::Entity>(
+                &tx,
+                list_item::Column::Kind.eq(kind.stored()),
+                list_item::Column::SortOrder,
+                ("SortOrder", kind.noun()),
+            )
+            .await
+            {
+                Ok(order) => order,
+                // A title the list already has is what is wrong first: no position would fix
+                // it (the table is locked on PostgreSQL, so the answer holds until commit).
+                Err(no_room) => {
+                    let taken = list_item::Entity::find()
+                        .filter(list_item::Column::Kind.eq(kind.stored()))
+                        .filter(list_item::Column::TitleKey.eq(list_item::title_key(title)))
+                        .count(&*tx)
+                        .await?;
+                    return Err(if taken > 0 {
+                        ApiError::Conflict(String::new())
+                    } else {
+                        no_room
+                    });
+                }
+            },
         };
         list_item::ActiveModel {
             kind: Set(kind.stored()),

@@ -744,7 +744,38 @@ async fn reference_data_is_for_admins(backend: Backend) {
     );
 }
 
+/// When a list's last item sits at `i32::MAX`, an item without a `SortOrder` has no place: a
+/// new title gets 422 asking for one, but a title the list already has gets its 409 — no
+/// position would make it acceptable.
+async fn a_full_list_still_answers_a_taken_title_with_409(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let admin = app.admin_client();
+    let item = |title: &str, sort_order: Option<i32>| NewListItem {
+        title: title.into(),
+        description: String::new(),
+        color: String::new(),
+        sort_order,
+    };
+    let last = admin
+        .create_contact_status(&item("Last", Some(i32::MAX)))
+        .await
+        .unwrap();
+    assert_eq!(last.status(), StatusCode::CREATED);
+    let (status, error) = error_status(admin.create_contact_status(&item(" hot ", None)).await);
+    assert_eq!(status, 409, "{error:?}");
+    assert!(error.message.starts_with("Title:"), "{}", error.message);
+    let (status, error) = error_status(admin.create_contact_status(&item("Lost", None)).await);
+    assert_eq!(status, 422, "{error:?}");
+    assert!(error.message.starts_with("SortOrder:"), "{}", error.message);
+    let placed = admin
+        .create_contact_status(&item("Lost", Some(7)))
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+}
+
 crate::backend_tests!(
+    a_full_list_still_answers_a_taken_title_with_409,
     create_read_and_delete_a_company_and_a_person,
     invalid_contacts_are_rejected_and_nothing_is_written,
     bad_bodies_get_4xx_errors,
