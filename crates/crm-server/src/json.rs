@@ -147,6 +147,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
+        // serde stops at the first value of the wrong type, which may come before the place
+        // where the document stops being JSON (`[[` is taken as the start of a struct's fields
+        // in order): a body that is not JSON at all is malformed, whatever its first value.
+        if inner.is_data()
+            && let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        {
+            return ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not valid: {syntax}"),
+            );
+        }
         let code = if inner.is_data() {
             "invalid_body"
         } else {
@@ -392,6 +403,20 @@ mod tests {
             );
         }
         assert_eq!(message("[").1, "malformed_json");
+        // Cut off after a value serde already refused: still not JSON, so malformed.
+        for body in [
+            "[[",
+            "[1",
+            r#"{"Items": 1, "#,
+            r#"{"Items":[{"Category":"x"}"#,
+        ] {
+            let (text, code) = message(body);
+            assert_eq!(code, "malformed_json", "{body}: {text}");
+            assert!(
+                text.starts_with("the body is not valid: "),
+                "{body}: {text}"
+            );
+        }
     }
 
     #[test]
