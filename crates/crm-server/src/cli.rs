@@ -259,13 +259,22 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// The log filter's directives added to the default level when `RUST_LOG` is not set.
+const QUIET_BY_DEFAULT: &str = "actix_http::h1::dispatcher=off";
+
 /// Logs to stderr at `RUST_LOG`'s level, or `default_level`; in colour only on a terminal.
 /// Whatever the level, not the PostgreSQL driver's warning about a connect parameter it does
 /// not know, which prints the parameter's value (a password under a name it does not know):
 /// `db::connect` warns of those by name; nor the trace span that prints the URL.
+///
+/// Without `RUST_LOG`, not actix-web's HTTP/1 dispatcher either: it reports each request its
+/// parser refuses (a bad header, a head not complete in time…) as an `ERROR`, which any client
+/// can cause at will, with no key; [`QUIET_BY_DEFAULT`] keeps them out unless asked for.
 fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{default_level},{QUIET_BY_DEFAULT}"))
+        })
         .add_directive(
             "sqlx_postgres::options::parse=error"
                 .parse()

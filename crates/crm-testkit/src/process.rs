@@ -30,7 +30,7 @@ pub struct Launch<'a> {
     pub show_stderr: bool,
     /// A file the server's stderr (its log) goes to, if any.
     pub log: Option<&'a Path>,
-    /// `RUST_LOG`.
+    /// `RUST_LOG`; empty: not set (the server's default filter).
     pub rust_log: &'a str,
 }
 
@@ -51,7 +51,7 @@ impl<'a> Launch<'a> {
 }
 
 impl ServerProcess {
-    /// Starts the server (`RUST_LOG=warn`) without waiting for it: several can start at the
+    /// Starts the server (`RUST_LOG` as `launch` says) without waiting for it: several can start at the
     /// same moment. See [`Self::wait_healthy`].
     pub fn spawn(launch: Launch<'_>) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -66,7 +66,13 @@ impl ServerProcess {
             (None, true) => Stdio::inherit(),
             (None, false) => Stdio::null(),
         };
-        let child = Command::new(launch.binary)
+        let mut command = Command::new(launch.binary);
+        if launch.rust_log.is_empty() {
+            command.env_remove("RUST_LOG");
+        } else {
+            command.env("RUST_LOG", launch.rust_log);
+        }
+        let child = command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(["--database-url", launch.database_url])
             .args(launch.args)
@@ -76,7 +82,6 @@ impl ServerProcess {
             .env_remove("CRM_WORKERS")
             .env("NO_COLOR", "1")
             .env("CRM_BOOTSTRAP_API_KEY", launch.key)
-            .env("RUST_LOG", launch.rust_log)
             // Tests and the benchmark send thousands of requests with one key: no rate limits,
             // unless `args` set them (flags win over the environment).
             .env("CRM_RATE_LIMIT", "0")
