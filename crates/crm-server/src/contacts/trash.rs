@@ -588,7 +588,9 @@ pub async fn erase(db: &DatabaseConnection, id: i32, caller: &Actor) -> Result<(
         }
         Ok(())
     })
-    .await
+    .await?;
+    db::wipe_log_soon(db);
+    Ok(())
 }
 
 /// How many trash entries [`forget`] reads at a time for their tags.
@@ -654,7 +656,7 @@ async fn forget(tx: &DatabaseTransaction, ids: Vec<i32>) -> Result<u64, ApiError
 /// Erases up to [`PURGE_BATCH`] entries that expired before `now`, as an administrator's
 /// erasure would ([`forget`]: nothing personal of them is left); returns how many.
 pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, ApiError> {
-    db::write(db, |tx| async move {
+    let purged = db::write(db, |tx| async move {
         take_turn(&tx).await?;
         let expired: Vec<i32> = contact_trash::Entity::find()
             .select_only()
@@ -666,7 +668,11 @@ pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, A
             .await?;
         forget(&tx, expired).await
     })
-    .await
+    .await?;
+    if purged > 0 {
+        db::wipe_log_soon(db);
+    }
+    Ok(purged)
 }
 
 /// How often the server purges expired entries while it runs.

@@ -8,7 +8,10 @@ mod write;
 pub use failure::{Failure, classify};
 pub use write::{Tx, WRITE_ATTEMPTS, WriteError, write, write_statement};
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -197,6 +200,9 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+                // What a delete or an erasure frees is overwritten with zeros, not left to be
+                // read back from the file's free space.
+                .pragma("secure_delete", "on")
         });
     if sqlite {
         options.test_before_acquire(false);
@@ -217,7 +223,8 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Checkpoints the SQLite write-ahead log (`PASSIVE`: it never waits for readers or writers)
-/// after writes, at most every [`CHECKPOINT_EVERY`], until the pool is closed.
+/// after writes, at most every [`CHECKPOINT_EVERY`], until the pool is closed. After an
+/// erasure ([`wipe_log_soon`]) the checkpoint is a `TRUNCATE` one instead.
 async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<write::Writes>) {
     let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
     loop {
@@ -225,10 +232,46 @@ async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<write::Wri
         if db.get_sqlite_connection_pool().is_closed() {
             return;
         }
-        if let Err(error) = db.execute_raw(checkpoint.clone()).await {
+        if writes.erased.swap(false, Ordering::AcqRel) {
+            if !empty_the_log(&db, &writes).await {
+                writes.erased.store(true, Ordering::Release);
+            }
+        } else if let Err(error) = db.execute_raw(checkpoint.clone()).await {
             tracing::debug!(%error, "background checkpoint failed");
         }
         tokio::time::sleep(CHECKPOINT_EVERY).await;
+    }
+}
+
+/// SQLite: copies the whole write-ahead log into the database file and truncates the log to
+/// nothing (`wal_checkpoint(TRUNCATE)`), holding this process's turn to write so that no commit
+/// of its own comes in between; it waits for the readers of older snapshots (SQLite's busy
+/// timeout). Whether it did: not when a reader or another process kept it from finishing.
+async fn empty_the_log(db: &DatabaseConnection, writes: &write::Writes) -> bool {
+    let _turn = writes.take_turn().await;
+    let truncate = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
+    match db.query_one_raw(truncate).await {
+        // One row: busy (1 when it could not finish), pages in the log, pages copied.
+        Ok(Some(row)) => row.try_get_by_index::<i32>(0).is_ok_and(|busy| busy == 0),
+        Ok(None) => false,
+        Err(error) => {
+            tracing::debug!(%error, "emptying the log after an erasure failed");
+            false
+        }
+    }
+}
+
+/// After an erasure has committed: on SQLite, has the background checkpointer empty the
+/// write-ahead log file soon (within [`CHECKPOINT_EVERY`] when nothing holds it up), so that the
+/// log keeps no copy of the pages as they were before the erasure — the database file itself
+/// keeps none, its freed space being overwritten with zeros (`secure_delete`, [`connect`]).
+/// Nothing on PostgreSQL, whose old row versions stay until `VACUUM` reuses their space
+/// (`docs/operations.md`, "The trash").
+pub fn wipe_log_soon(db: &DatabaseConnection) {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let writes = write::writes_to(db);
+        writes.erased.store(true, Ordering::Release);
+        writes.committed.notify_one();
     }
 }
 

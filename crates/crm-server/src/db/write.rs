@@ -11,7 +11,7 @@ use std::{
     collections::HashMap,
     ops::Deref,
     path::PathBuf,
-    sync::{Arc, LazyLock, Mutex, Weak},
+    sync::{Arc, LazyLock, Mutex, Weak, atomic::AtomicBool},
     time::Duration,
 };
 
@@ -169,7 +169,7 @@ impl WriteTransaction {
     async fn begin(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let sqlite = if db.get_database_backend() == DbBackend::Sqlite {
             let writes = writes_to(db);
-            let turn = writes.turn.clone().lock_owned().await;
+            let turn = writes.take_turn().await;
             Some((writes, turn))
         } else {
             None
@@ -272,6 +272,16 @@ pub(super) struct Writes {
     turn: Arc<AsyncMutex<()>>,
     /// Woken on each commit, for the background checkpointer.
     pub(super) committed: Notify,
+    /// Set when an erasure has committed: the background checkpointer's next checkpoint also
+    /// empties the log file (`super::wipe_log_soon`).
+    pub(super) erased: AtomicBool,
+}
+
+impl Writes {
+    /// Waits for the turn to write, and holds it until the guard is dropped.
+    pub(super) async fn take_turn(&self) -> OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
 }
 
 /// The SQLite files this process writes to, by path.

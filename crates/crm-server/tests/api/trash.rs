@@ -951,6 +951,9 @@ async fn expired_entries_are_not_listed_nor_restored(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(left, 0, "the expired contact's own tag went with it");
+        if let Some(file) = app.database_url.strip_prefix("sqlite:") {
+            no_token_in_the_files(file, &BTreeMap::from([("tag", tag.clone())])).await;
+        }
         let (status, body) = erase(&app, &app.admin_key, single).await;
         assert_error(
             "erase a purged entry",
@@ -1831,6 +1834,40 @@ async fn find_tokens(
     (tables, found)
 }
 
+/// SQLite: within a few seconds of an erasure, none of `tokens` is in the bytes of the database
+/// `file` or of its write-ahead log — not in a table, nor in the file's free space, nor in a
+/// page of the log written before the erasure.
+async fn no_token_in_the_files(file: &str, tokens: &BTreeMap<&str, String>) {
+    let files = [file.to_owned(), format!("{file}-wal")];
+    let left = || {
+        let mut left = Vec::new();
+        for file in &files {
+            let bytes = std::fs::read(file).unwrap_or_default();
+            for (field, token) in tokens {
+                if bytes
+                    .windows(token.len())
+                    .any(|window| window == token.as_bytes())
+                {
+                    left.push(format!("{field} in {file}"));
+                }
+            }
+        }
+        left
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = left();
+        if found.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "10 s after the erasure, still in the files: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn an_erased_contact_leaves_no_personal_data_in_any_table(backend: Backend) {
     bounded(async move {
         let started = Utc::now() - chrono::Duration::seconds(1);
@@ -1978,6 +2015,9 @@ async fn an_erased_contact_leaves_no_personal_data_in_any_table(backend: Backend
             found.is_empty(),
             "personal data left after the erasure (table, field, rows): {found:?}"
         );
+        if let Some(file) = app.database_url.strip_prefix("sqlite:") {
+            no_token_in_the_files(file, &tokens).await;
+        }
 
         // The audit records stay, without the name.
         let finished = Utc::now() + chrono::Duration::seconds(1);
