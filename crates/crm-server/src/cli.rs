@@ -268,7 +268,7 @@ const QUIET_BY_DEFAULT: &str = "actix_http::h1::dispatcher=off";
 /// `db::connect` warns of those by name; nor the trace span that prints the URL.
 ///
 /// Without `RUST_LOG`, not actix-web's HTTP/1 dispatcher either: it reports each request its
-/// parser refuses (a bad header, a head not complete in time…) as an `ERROR`, which any client
+/// parser refuses (a bad header, a request line it cannot read…) as an `ERROR`, which any client
 /// can cause at will, with no key; [`QUIET_BY_DEFAULT`] keeps them out unless asked for.
 fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

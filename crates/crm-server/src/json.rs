@@ -153,10 +153,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_data()
             && let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         {
-            return ApiError::bad_request(
-                "malformed_json",
-                format!("the body is not valid: {syntax}"),
-            );
+            return malformed(&syntax);
         }
         let code = if inner.is_data() {
             "invalid_body"
@@ -171,12 +168,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::bad_request(code, message)
     })?;
-    deserializer.end().map_err(|error| {
-        ApiError::bad_request(
-            "malformed_json",
-            format!("the body is not valid: {error} (send one JSON value)"),
-        )
-    })?;
+    deserializer.end().map_err(|error| malformed(&error))?;
     if let Some(path) = array_for_object(bytes) {
         return Err(ApiError::bad_request(
             "invalid_body",
@@ -190,6 +182,19 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     Ok(value)
+}
+
+/// The 400 of a body that is not JSON: `error` is where the parser stopped.
+fn malformed(error: &serde_json::Error) -> ApiError {
+    let hint = if error.to_string().starts_with("trailing characters") {
+        " (send one JSON value)"
+    } else {
+        ""
+    };
+    ApiError::bad_request(
+        "malformed_json",
+        format!("the body is not valid: {error}{hint}"),
+    )
 }
 
 /// `bytes` with each number `-0` written `0` (its sign a space, so that positions stay): `-0` is
@@ -443,10 +448,13 @@ mod tests {
             r#"{"Items":[]}{"Items":[]}"#,
             r#"{"Items":[]} x"#,
             r#"{"Items":[]}, "DROP""#,
+            // A wrong value first: the body is still not one JSON value.
+            r#"{"Items":1} x"#,
         ] {
             let (text, code) = message(body);
             assert_eq!(code, "malformed_json", "{body}");
             assert!(text.contains("trailing characters"), "{body}: {text}");
+            assert!(text.ends_with("(send one JSON value)"), "{body}: {text}");
         }
         assert!(parse::<Outer>(b"{\"Items\":[]} \n\t ").is_ok());
     }

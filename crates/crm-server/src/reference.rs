@@ -98,30 +98,32 @@ pub async fn add_list_item(
     let row = db::write(db, |tx| async move {
         let sort_order = match new.sort_order {
             Some(order) => order,
-            None => match after_last::<list_item::Entity>(
-                &tx,
-                list_item::Column::Kind.eq(kind.stored()),
-                list_item::Column::SortOrder,
-                ("SortOrder", kind.noun()),
-            )
-            .await
-            {
-                Ok(order) => order,
-                // A title the list already has is what is wrong first: no position would fix
-                // it (the table is locked on PostgreSQL, so the answer holds until commit).
-                Err(no_room) => {
-                    let taken = list_item::Entity::find()
-                        .filter(list_item::Column::Kind.eq(kind.stored()))
-                        .filter(list_item::Column::TitleKey.eq(list_item::title_key(title)))
-                        .count(&*tx)
-                        .await?;
-                    return Err(if taken > 0 {
-                        ApiError::Conflict(String::new())
-                    } else {
-                        no_room
-                    });
+            None => {
+                let after = after_last::<list_item::Entity>(
+                    &tx,
+                    list_item::Column::Kind.eq(kind.stored()),
+                    list_item::Column::SortOrder,
+                )
+                .await?;
+                match after {
+                    Some(order) => order,
+                    // No place after the last item. A title the list already has is what is
+                    // wrong first: no position would fix it (the table is locked on
+                    // PostgreSQL, so the answer holds until commit).
+                    None => {
+                        let taken = list_item::Entity::find()
+                            .filter(list_item::Column::Kind.eq(kind.stored()))
+                            .filter(list_item::Column::TitleKey.eq(list_item::title_key(title)))
+                            .count(&*tx)
+                            .await?;
+                        return Err(if taken > 0 {
+                            ApiError::Conflict(String::new())
+                        } else {
+                            no_room("SortOrder", kind.noun())
+                        });
+                    }
                 }
-            },
+            }
         };
         list_item::ActiveModel {
             kind: Set(kind.stored()),
@@ -150,9 +152,9 @@ pub async fn add_list_item(
 }
 
 /// One past the largest `column` among the rows of `E` that `filter` selects; 0 when there are
-/// none. Where a new item goes when its request gives no position; when the last is at
-/// `i32::MAX` there is no such place, and the request (`field`, an item called `noun`) gets a
-/// 422 asking for a position rather than a second item at the same one.
+/// none. Where a new item goes when its request gives no position; `None` when the last is at
+/// `i32::MAX` and there is no such place (the request then gets [`no_room`]'s 422 asking for a
+/// position, rather than a second item at the same one).
 ///
 /// On PostgreSQL the table is locked against other writers first (until `tx` ends), so that two
 /// items created at once do not both read the same largest value under READ COMMITTED: the
@@ -162,8 +164,7 @@ async fn after_last<E: EntityTrait>(
     tx: &DatabaseTransaction,
     filter: impl IntoCondition,
     column: E::Column,
-    (field, noun): (&str, &str),
-) -> Result<i32, ApiError> {
+) -> Result<Option<i32>, ApiError> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_unprepared(&format!(
             "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
@@ -179,17 +180,19 @@ async fn after_last<E: EntityTrait>(
         .one(tx)
         .await?
         .flatten();
-    last.map_or(Some(0), |max| max.checked_add(1))
-        .ok_or_else(|| {
-            ApiError::unprocessable_field(
-                field,
-                format!(
-                    "the last {noun} of the list is at {}, so none can go after it: give a \
-                     {field}",
-                    i32::MAX
-                ),
-            )
-        })
+    Ok(last.map_or(Some(0), |max| max.checked_add(1)))
+}
+
+/// The 422 of an item without a position (`field`) in a list (of items called `noun`) whose last
+/// item is at `i32::MAX`.
+fn no_room(field: &str, noun: &str) -> ApiError {
+    ApiError::unprocessable_field(
+        field,
+        format!(
+            "the last {noun} of the list is at {}, so none can go after it: give a {field}",
+            i32::MAX
+        ),
+    )
 }
 
 fn definition(model: custom_field::Model) -> Result<CustomFieldDefinition, ApiError> {
@@ -254,15 +257,13 @@ pub async fn add_custom_field_in(
     validate::optional("Mask", &new.mask, MAX_TEXT)?;
     let position = match new.position {
         Some(position) => position,
-        None => {
-            after_last::<custom_field::Entity>(
-                tx,
-                custom_field::Column::EntityType.eq(custom_field::stored(entity)),
-                custom_field::Column::Position,
-                ("Position", "custom field"),
-            )
-            .await?
-        }
+        None => after_last::<custom_field::Entity>(
+            tx,
+            custom_field::Column::EntityType.eq(custom_field::stored(entity)),
+            custom_field::Column::Position,
+        )
+        .await?
+        .ok_or_else(|| no_room("Position", "custom field"))?,
     };
     let row = custom_field::ActiveModel {
         entity_type: Set(custom_field::stored(entity)),

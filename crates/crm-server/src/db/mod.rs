@@ -162,7 +162,9 @@ fn unknown_postgres_parameters(url: &str) -> Vec<Option<String>> {
 /// - SQLite's write-ahead log is checkpointed by a background task on a pool connection, in
 ///   small steps, so a committing request does not pay for copying the log into the database
 ///   file and syncing it (with `wal_autocheckpoint` left as a backstop at
-///   [`WAL_AUTOCHECKPOINT_PAGES`]). The task ends when the pool is closed.
+///   [`WAL_AUTOCHECKPOINT_PAGES`]). The task ends when the pool is closed. After an erasure it
+///   empties the log instead ([`wipe_log_soon`]), which holds writers for as long as that takes
+///   (at most [`EMPTY_LOG_WAIT`] of waiting for readers, then the copy and a sync).
 /// - Writers on SQLite take turns in this process ([`write`]).
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let sqlite = is_sqlite(&config.url);
@@ -198,7 +200,7 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(BUSY_TIMEOUT)
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
                 // What a delete or an erasure frees is overwritten with zeros, not left to be
                 // read back from the file's free space.
@@ -223,19 +225,23 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Checkpoints the SQLite write-ahead log (`PASSIVE`: it never waits for readers or writers)
-/// after writes, at most every [`CHECKPOINT_EVERY`], until the pool is closed. After an
-/// erasure ([`wipe_log_soon`]) the checkpoint is a `TRUNCATE` one instead.
+/// after writes, at most every [`CHECKPOINT_EVERY`], until the pool is closed. When the log is
+/// to be emptied ([`wipe_log_soon`], and once at start, for an erasure a restart came between)
+/// it tries that instead, backing off while readers keep it from finishing ([`Wipe`]).
 async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<write::Writes>) {
     let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+    let mut wipe = Wipe::pending();
     loop {
         let _ = tokio::time::timeout(CHECKPOINT_IDLE, writes.committed.notified()).await;
         if db.get_sqlite_connection_pool().is_closed() {
             return;
         }
         if writes.erased.swap(false, Ordering::AcqRel) {
-            if !empty_the_log(&db, &writes).await {
-                writes.erased.store(true, Ordering::Release);
-            }
+            wipe.ask();
+        }
+        if wipe.due() {
+            let emptied = empty_the_log(&db, &writes).await;
+            wipe.tried(emptied);
         } else if let Err(error) = db.execute_raw(checkpoint.clone()).await {
             tracing::debug!(%error, "background checkpoint failed");
         }
@@ -243,29 +249,121 @@ async fn checkpoint_in_background(db: DatabaseConnection, writes: Arc<write::Wri
     }
 }
 
-/// SQLite: copies the whole write-ahead log into the database file and truncates the log to
-/// nothing (`wal_checkpoint(TRUNCATE)`), holding this process's turn to write so that no commit
-/// of its own comes in between; it waits for the readers of older snapshots (SQLite's busy
-/// timeout). Whether it did: not when a reader or another process kept it from finishing.
-async fn empty_the_log(db: &DatabaseConnection, writes: &write::Writes) -> bool {
-    let _turn = writes.take_turn().await;
-    let truncate = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
-    match db.query_one_raw(truncate).await {
-        // One row: busy (1 when it could not finish), pages in the log, pages copied.
-        Ok(Some(row)) => row.try_get_by_index::<i32>(0).is_ok_and(|busy| busy == 0),
-        Ok(None) => false,
-        Err(error) => {
-            tracing::debug!(%error, "emptying the log after an erasure failed");
-            false
+/// SQLite: how long a statement waits for another connection's lock (`busy_timeout`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite: how long emptying the log waits for readers of older snapshots before it gives up
+/// for now. It holds the file's write lock meanwhile, so every writer — of this process and of
+/// any other on the file — waits as long.
+const EMPTY_LOG_WAIT: Duration = Duration::from_millis(50);
+
+/// SQLite: the pause after a first failed try at emptying the log; it doubles with each failed
+/// try, up to [`EMPTY_LOG_PAUSE_MAX`].
+const EMPTY_LOG_PAUSE: Duration = Duration::from_millis(100);
+const EMPTY_LOG_PAUSE_MAX: Duration = Duration::from_secs(30);
+
+/// SQLite: after this long without emptying the log, a warning says why.
+const EMPTY_LOG_WARN_AFTER: Duration = Duration::from_secs(60);
+
+/// Whether the write-ahead log is to be emptied, and when to try next.
+struct Wipe {
+    /// Since when, if it is.
+    since: Option<std::time::Instant>,
+    next: std::time::Instant,
+    pause: Duration,
+    warned: bool,
+}
+
+impl Wipe {
+    fn pending() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            since: Some(now),
+            next: now,
+            pause: EMPTY_LOG_PAUSE,
+            warned: false,
+        }
+    }
+
+    /// An erasure has committed: the log is to be emptied (at once, unless tries are failing).
+    fn ask(&mut self) {
+        if self.since.is_none() {
+            *self = Self::pending();
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.since.is_some() && std::time::Instant::now() >= self.next
+    }
+
+    fn tried(&mut self, emptied: bool) {
+        let Some(since) = self.since else {
+            return;
+        };
+        if emptied {
+            self.since = None;
+            return;
+        }
+        self.next = std::time::Instant::now() + self.pause;
+        self.pause = (self.pause * 2).min(EMPTY_LOG_PAUSE_MAX);
+        if !self.warned && since.elapsed() >= EMPTY_LOG_WARN_AFTER {
+            self.warned = true;
+            tracing::warn!(
+                waiting_s = since.elapsed().as_secs(),
+                "the SQLite write-ahead log could not be emptied after an erasure: a reader \
+                 (a backup, a replication tool, an open sqlite3 shell) keeps an old snapshot; \
+                 trying again"
+            );
         }
     }
 }
 
+/// SQLite: copies the whole write-ahead log into the database file and truncates the log to
+/// nothing (`wal_checkpoint(TRUNCATE)`), holding this process's turn to write so that no commit
+/// of its own comes in between. It waits at most [`EMPTY_LOG_WAIT`] for readers of older
+/// snapshots, on a connection whose busy timeout is set that short for it. Whether it did.
+async fn empty_the_log(db: &DatabaseConnection, writes: &write::Writes) -> bool {
+    use sea_orm::sqlx::{self, AssertSqlSafe, Row};
+
+    let busy =
+        |wait: Duration| AssertSqlSafe(format!("PRAGMA busy_timeout = {}", wait.as_millis()));
+    let _turn = writes.take_turn().await;
+    let mut connection = match db.get_sqlite_connection_pool().acquire().await {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::debug!(%error, "emptying the log: no connection");
+            return false;
+        }
+    };
+    let emptied = match sqlx::query(busy(EMPTY_LOG_WAIT))
+        .execute(&mut *connection)
+        .await
+    {
+        Ok(_) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *connection)
+            .await
+            // One row: busy (1 when it could not finish), pages in the log, pages copied.
+            .map(|row| row.try_get::<i32, _>(0).is_ok_and(|busy| busy == 0)),
+        Err(error) => Err(error),
+    };
+    if sqlx::query(busy(BUSY_TIMEOUT))
+        .execute(&mut *connection)
+        .await
+        .is_err()
+    {
+        // A connection that would give up on locks that soon must not serve requests.
+        connection.close_on_drop();
+    }
+    emptied.unwrap_or_else(|error| {
+        tracing::debug!(%error, "emptying the log failed");
+        false
+    })
+}
 /// After an erasure has committed: on SQLite, has the background checkpointer empty the
-/// write-ahead log file soon (within [`CHECKPOINT_EVERY`] when nothing holds it up), so that the
-/// log keeps no copy of the pages as they were before the erasure — the database file itself
+/// write-ahead log file soon (within [`CHECKPOINT_EVERY`] when no reader holds it up), so that
+/// the log keeps no copy of the pages as they were before the erasure — the database file itself
 /// keeps none, its freed space being overwritten with zeros (`secure_delete`, [`connect`]).
-/// Nothing on PostgreSQL, whose old row versions stay until `VACUUM` reuses their space
+/// Nothing on PostgreSQL, which keeps old row versions until their space is reused
 /// (`docs/operations.md`, "The trash").
 pub fn wipe_log_soon(db: &DatabaseConnection) {
     if db.get_database_backend() == DbBackend::Sqlite {
