@@ -310,9 +310,9 @@ impl Wipe {
             self.warned = true;
             tracing::warn!(
                 waiting_s = since.elapsed().as_secs(),
-                "the SQLite write-ahead log could not be emptied after an erasure: a reader \
-                 (a backup, a replication tool, an open sqlite3 shell) keeps an old snapshot; \
-                 trying again"
+                "the SQLite write-ahead log, to be emptied after an erasure (or at start), \
+                 could not be: a reader (a backup, a replication tool, an open sqlite3 shell) \
+                 keeps an old snapshot; trying again"
             );
         }
     }
