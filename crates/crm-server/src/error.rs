@@ -1,6 +1,9 @@
 //! `ApiError`: every failure a request can meet, mapped to an HTTP status and the `Error` body.
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header::HeaderMap},
+};
 use sea_orm::DbErr;
 
 use crate::db::{self, Failure, WriteError};
@@ -202,8 +205,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Self::RateLimited(verdict) = self {
             response.insert_header(("Retry-After", verdict.retry_after_seconds().unwrap_or(1)));
-            response.insert_header(("RateLimit-Policy", verdict.policy_header()));
-            response.insert_header(("RateLimit", verdict.limit_header()));
+            for field in verdict.fields() {
+                response.insert_header(field);
+            }
         }
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "ApiKey"));
@@ -288,6 +292,42 @@ impl From<DbErr> for ApiError {
 impl WriteError for ApiError {
     fn is_retryable(&self) -> bool {
         matches!(self, Self::Contended(_))
+    }
+}
+
+/// An error raised around the handlers, which has no response yet when a middleware that adds
+/// header fields sees it (the request timeout): answered as the error itself, with `fields` —
+/// what that middleware would have put on a response.
+#[derive(Debug)]
+pub struct WithFields {
+    error: actix_web::Error,
+    fields: HeaderMap,
+}
+
+impl WithFields {
+    /// `error`, to be answered with `fields` on top of its own.
+    pub fn new(error: actix_web::Error, fields: HeaderMap) -> Self {
+        Self { error, fields }
+    }
+}
+
+impl std::fmt::Display for WithFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for WithFields {
+    fn status_code(&self) -> StatusCode {
+        self.error.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.error.error_response();
+        for (name, value) in self.fields.iter() {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response
     }
 }
 

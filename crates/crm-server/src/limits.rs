@@ -84,6 +84,14 @@ impl Verdict {
         )
     }
 
+    /// The `RateLimit-Policy` and `RateLimit` fields, names in lower case.
+    pub fn fields(&self) -> [(&'static str, String); 2] {
+        [
+            ("ratelimit-policy", self.policy_header()),
+            ("ratelimit", self.limit_header()),
+        ]
+    }
+
     /// `Retry-After` in whole seconds, at least 1.
     pub fn retry_after_seconds(&self) -> Option<u64> {
         self.retry_after.map(|wait| seconds_up(wait).max(1))

@@ -19,7 +19,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     contacts::trash,
     db,
-    error::ApiError,
+    error::{ApiError, WithFields},
     keycache::{self, KeyCache},
     limits::{Limits, Verdict, VerdictSlot},
     openapi,
@@ -238,46 +238,20 @@ async fn rate_limit_headers(
             write_fields(response.headers_mut(), &verdict);
             Ok(response)
         }
-        Err(error) => Err(Counted { error, verdict }.into()),
+        Err(error) => {
+            let mut fields = HeaderMap::new();
+            write_fields(&mut fields, &verdict);
+            Err(WithFields::new(error, fields).into())
+        }
     }
 }
 
 /// Writes `verdict`'s `RateLimit-Policy` and `RateLimit` fields into `headers`.
 fn write_fields(headers: &mut HeaderMap, verdict: &Verdict) {
-    let fields: [(&'static str, String); 2] = [
-        ("ratelimit-policy", verdict.policy_header()),
-        ("ratelimit", verdict.limit_header()),
-    ];
-    for (name, value) in fields {
+    for (name, value) in verdict.fields() {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), value);
         }
-    }
-}
-
-/// An error that passed through [`rate_limit_headers`] after the key was counted: answered as
-/// the error itself, with the budget's fields.
-#[derive(Debug)]
-struct Counted {
-    error: actix_web::Error,
-    verdict: Verdict,
-}
-
-impl std::fmt::Display for Counted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl actix_web::ResponseError for Counted {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        self.error.as_response_error().status_code()
-    }
-
-    fn error_response(&self) -> actix_web::HttpResponse {
-        let mut response = self.error.error_response();
-        write_fields(response.headers_mut(), &self.verdict);
-        response
     }
 }
 

@@ -15,7 +15,12 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crm_models::{Error, Health};
 
-use crate::{db, error::ApiError, pictures, state::AppState};
+use crate::{
+    db,
+    error::{ApiError, WithFields},
+    pictures,
+    state::AppState,
+};
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
@@ -195,7 +200,11 @@ pub async fn security_headers(
             secure(response.headers_mut(), csp);
             Ok(response.map_into_boxed_body())
         }
-        Err(error) => Err(Secured { error, csp }.into()),
+        Err(error) => {
+            let mut fields = header::HeaderMap::new();
+            secure(&mut fields, csp);
+            Err(WithFields::new(error, fields).into())
+        }
     }
 }
 
@@ -207,32 +216,6 @@ fn secure(headers: &mut header::HeaderMap, csp: &'static str) {
         (header::CONTENT_SECURITY_POLICY, csp),
     ] {
         headers.insert(name, header::HeaderValue::from_static(value));
-    }
-}
-
-/// An error that passed through [`security_headers`]: answered as the error itself, with the
-/// headers.
-#[derive(Debug)]
-struct Secured {
-    error: actix_web::Error,
-    csp: &'static str,
-}
-
-impl std::fmt::Display for Secured {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl actix_web::ResponseError for Secured {
-    fn status_code(&self) -> StatusCode {
-        self.error.as_response_error().status_code()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = self.error.error_response();
-        secure(response.headers_mut(), self.csp);
-        response
     }
 }
 
