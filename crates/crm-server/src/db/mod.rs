@@ -359,6 +359,7 @@ async fn empty_the_log(db: &DatabaseConnection, writes: &write::Writes) -> bool 
         false
     })
 }
+
 /// After an erasure has committed: on SQLite, has the background checkpointer empty the
 /// write-ahead log file soon (within [`CHECKPOINT_EVERY`] when no reader holds it up), so that
 /// the log keeps no copy of the pages as they were before the erasure — the database file itself
